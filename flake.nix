@@ -1,0 +1,166 @@
+{
+  description = "mlops: a random forest trained and served from one static Rust binary, shipped as two reproducible OCI images";
+
+  inputs = {
+    # nixpkgs-unstable and rust-overlay are pinned (flake.lock) to the revisions that
+    # crane's own CI checks its examples against, cross-musl included
+    # (ipetkov/crane test/flake.lock and .github/workflows/test.yml @ 2c71e19).
+    nixpkgs.url = "github:NixOS/nixpkgs/nixpkgs-unstable";
+    # crane has no inputs of its own (ipetkov/crane flake.nix: `inputs = { };`), so there
+    # is nothing to make follow nixpkgs.
+    crane.url = "github:ipetkov/crane";
+    rust-overlay = {
+      url = "github:oxalica/rust-overlay";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
+  };
+
+  outputs =
+    {
+      self,
+      nixpkgs,
+      crane,
+      rust-overlay,
+    }:
+    let
+      # The images are linux/amd64 and the static binary targets x86_64 musl, so this
+      # flake describes one system only.
+      system = "x86_64-linux";
+      muslTarget = "x86_64-unknown-linux-musl";
+
+      pkgs = import nixpkgs {
+        inherit system;
+        overlays = [ (import rust-overlay) ];
+      };
+      inherit (pkgs) lib;
+
+      # A prebuilt rustup toolchain from rust-overlay, with the musl standard library
+      # added; the same shape as crane's examples/cross-musl/flake.nix. Pinned to the
+      # release the project's machines use, so Nix's clippy and rustfmt agree with
+      # `.ci/run` (rust-overlay manifests/stable/1.95.0.nix). The function form lets crane
+      # splice the toolchain (ipetkov/crane docs/API.md, overrideToolchain).
+      craneLib = (crane.mkLib pkgs).overrideToolchain (
+        p: p.rust-bin.stable."1.95.0".default.override { targets = [ muslTarget ]; }
+      );
+
+      # crane's cargo file set drops everything that is not Rust or TOML; the tests read
+      # data/iris.csv, so the data directory is added back (ipetkov/crane
+      # docs/source-filtering.md, "Fileset filtering"). nix/images.toml comes along as a
+      # TOML file. Only git-tracked files are visible to a git flake.
+      src = lib.fileset.toSource {
+        root = ./.;
+        fileset = lib.fileset.unions [
+          (craneLib.fileset.commonCargoSources ./.)
+          ./data
+        ];
+      };
+
+      crate = craneLib.crateNameFromCargoToml { cargoToml = ./Cargo.toml; };
+      inherit (crate) version;
+
+      # Shared by every cargo derivation below, so they all reuse one dependency build.
+      commonArgs = {
+        inherit src;
+        inherit (crate) pname version;
+        strictDeps = true;
+        # Overriding cargoExtraArgs drops crane's default "--locked", so it is restated.
+        # Only the `mlops` package: the xtask member is the Nix-free image builder.
+        cargoExtraArgs = "--locked -p mlops";
+        CARGO_BUILD_TARGET = muslTarget;
+        CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
+      };
+
+      cargoArtifacts = craneLib.buildDepsOnly commonArgs;
+
+      mlops = craneLib.buildPackage (
+        commonArgs
+        // {
+          inherit cargoArtifacts;
+          # The tests run once, in checks.nextest (as crane's quick-start-workspace does).
+          doCheck = false;
+          meta = {
+            description = "Train a random forest on a CSV and serve it over HTTP, reproducibly";
+            license = with lib.licenses; [
+              mit
+              asl20
+            ];
+            mainProgram = "mlops";
+            platforms = [ system ];
+          };
+        }
+      );
+
+      images = import ./nix/images.nix {
+        inherit lib mlops version;
+        inherit (pkgs) dockerTools;
+        revision = self.rev or "dirty";
+      };
+
+      flakeApps = import ./nix/apps.nix {
+        inherit
+          lib
+          pkgs
+          mlops
+          images
+          version
+          ;
+      };
+    in
+    {
+      packages.${system} = {
+        default = mlops;
+        inherit mlops;
+        mlops-train-image = images.mlops-train;
+        mlops-api-image = images.mlops-api;
+      };
+
+      apps.${system} = flakeApps;
+
+      checks.${system} = {
+        inherit mlops;
+        mlops-train-image = images.mlops-train;
+        mlops-api-image = images.mlops-api;
+
+        fmt = craneLib.cargoFmt {
+          inherit src;
+          inherit (crate) pname version;
+          cargoExtraArgs = "--all";
+        };
+
+        clippy = craneLib.cargoClippy (
+          commonArgs
+          // {
+            inherit cargoArtifacts;
+            cargoClippyExtraArgs = "--all-targets -- --deny warnings";
+          }
+        );
+
+        nextest = craneLib.cargoNextest (
+          commonArgs
+          // {
+            inherit cargoArtifacts;
+            partitions = 1;
+            partitionType = "count";
+          }
+        );
+
+        # The image promises: a static binary with nothing else in its closure, and an
+        # API image within its size budget.
+        image-contents = import ./nix/image-checks.nix {
+          inherit pkgs mlops;
+          apiImage = images.mlops-api;
+        };
+      };
+
+      devShells.${system}.default = craneLib.devShell {
+        packages = [
+          pkgs.cargo-nextest
+          pkgs.skopeo
+          pkgs.docker-compose
+        ];
+      };
+
+      # `nix fmt`: nixfmt over the whole tree, as crane's own flake does.
+      formatter.${system} = pkgs.nixfmt-tree;
+    };
+}
