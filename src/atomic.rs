@@ -1,0 +1,80 @@
+//! Crash-safe file writes.
+//!
+//! A trained model replaces the one a running server may reload at any time, so a
+//! reader must only ever see the old file or the complete new one. We write to a
+//! temporary file in the same directory (a rename across file systems is not atomic),
+//! flush it to disk, rename it over the target, and flush the directory so the rename
+//! itself survives a power cut. The temporary file is removed if anything fails.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Atomically replaces `path` with `bytes`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mlops-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    // `persist` renames over the target; on failure the temporary file is dropped and
+    // deleted, leaving the previous target untouched.
+    tmp.persist(path).map_err(|e| e.error)?;
+    // Make the rename durable. Directories cannot be fsynced on every platform; the
+    // rename has happened either way, so a failure here is not worth failing the run.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Creates `dir` (and parents) if needed, with a message that says what to do on failure.
+pub fn ensure_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot create output directory '{}': {e}; choose another with --out",
+                dir.display()
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_contents_and_leaves_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f.bin");
+        write_atomic(&target, b"one").unwrap();
+        write_atomic(&target, b"two").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["f.bin"]);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f.bin");
+        write_atomic(&target, b"old").unwrap();
+        // Renaming a file over a non-empty directory fails: the target stays as it was.
+        let blocked = dir.path().join("sub");
+        fs::create_dir(&blocked).unwrap();
+        fs::write(blocked.join("x"), b"x").unwrap();
+        assert!(write_atomic(&blocked, b"new").is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+}

@@ -1,0 +1,446 @@
+//! Loading a training or prediction CSV into memory, and refusing bad data early.
+//!
+//! A dataset is a CSV with a header row: every column but the label is a numeric
+//! feature, the label column holds class names. Everything that can be wrong with such a
+//! file is reported here, before any training starts and before anything is written, with
+//! the file, the 1-based line and column, and what was expected instead. The messages
+//! follow the `file:line:column: problem` shape of compilers so editors can jump to them.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Everything that makes a CSV unusable, each variant naming where the problem is.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// The file could not be opened or read at all.
+    #[error("cannot read data file '{path}': {source}; check the path (or pass --data FILE)")]
+    Unreadable {
+        /// The file we tried to read.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// Zero bytes, or only blank space: there is not even a header.
+    #[error(
+        "{path}: the file is empty; expected a header row (feature names, then the label column) followed by data rows"
+    )]
+    Empty {
+        /// The empty file.
+        path: PathBuf,
+    },
+    /// A header but no data rows.
+    #[error("{path}:1: the file has a header but no data rows; add at least one row per class")]
+    HeaderOnly {
+        /// The file without rows.
+        path: PathBuf,
+    },
+    /// The header row is unusable (empty or duplicated names, too few columns).
+    #[error("{path}:1:{column}: {problem}")]
+    BadHeader {
+        /// The file.
+        path: PathBuf,
+        /// 1-based column of the offending header cell.
+        column: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The CSV itself cannot be parsed (e.g. invalid UTF-8 or an unterminated quote).
+    #[error("{path}:{line}: cannot parse the CSV: {problem}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where parsing failed.
+        line: u64,
+        /// The parser's explanation.
+        problem: String,
+    },
+    /// A row with more or fewer cells than the header.
+    #[error(
+        "{path}:{line}: expected {expected} columns as in the header, found {found}; every row needs one value per header column"
+    )]
+    Ragged {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the row.
+        line: u64,
+        /// Columns in the header.
+        expected: usize,
+        /// Columns in this row.
+        found: usize,
+    },
+    /// A feature cell that is not a finite number.
+    #[error(
+        "{path}:{line}:{column}: feature '{name}' has value '{value}'; expected a finite number (NaN and infinity are not allowed)"
+    )]
+    BadFeature {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: usize,
+        /// The feature's header name.
+        name: String,
+        /// The cell as written.
+        value: String,
+    },
+    /// A row whose label cell is blank.
+    #[error("{path}:{line}:{column}: the label '{name}' is empty; expected a class name")]
+    EmptyLabel {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: usize,
+        /// The label column's name.
+        name: String,
+    },
+    /// `--label` names a column the header does not have.
+    #[error(
+        "{path}:1: there is no column '{label}' to use as the label; the header has: {available}"
+    )]
+    UnknownLabel {
+        /// The file.
+        path: PathBuf,
+        /// The requested label column.
+        label: String,
+        /// The header's columns, comma separated.
+        available: String,
+    },
+    /// Classification needs at least two classes.
+    #[error(
+        "{path}: column '{label}' has only {count} class ({classes}); a classifier needs at least two distinct labels"
+    )]
+    TooFewClasses {
+        /// The file.
+        path: PathBuf,
+        /// The label column.
+        label: String,
+        /// How many distinct labels there are.
+        count: usize,
+        /// The labels found.
+        classes: String,
+    },
+}
+
+/// A dataset held in memory: features row-major as `f64`, labels as indices into
+/// [`Dataset::classes`].
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Where the data came from, for messages.
+    pub source: PathBuf,
+    /// Feature column names, in file order.
+    pub feature_names: Vec<String>,
+    /// The label column's name.
+    pub label_name: String,
+    /// Distinct class names, sorted, so class indices do not depend on row order.
+    pub classes: Vec<String>,
+    /// `rows × feature_names.len()` values, row after row.
+    pub features: Vec<f64>,
+    /// One class index per row.
+    pub labels: Vec<u32>,
+    /// Hex sha256 of the file's bytes: the dataset's identity in model provenance.
+    pub sha256: String,
+}
+
+impl Dataset {
+    /// Reads and validates a CSV file. `label` picks the label column by name; by
+    /// default it is the last column.
+    pub fn load(path: &Path, label: Option<&str>) -> Result<Dataset, DatasetError> {
+        let bytes = std::fs::read(path).map_err(|source| DatasetError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Dataset::parse(path, &bytes, label)
+    }
+
+    /// Validates CSV bytes that came from `path` (used for messages only).
+    pub fn parse(path: &Path, bytes: &[u8], label: Option<&str>) -> Result<Dataset, DatasetError> {
+        let source = path.to_path_buf();
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(DatasetError::Empty { path: source });
+        }
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(bytes);
+        let header = reader
+            .headers()
+            .map_err(|e| malformed(&source, &e))?
+            .clone();
+        let columns: Vec<String> = header.iter().map(str::to_owned).collect();
+        check_header(&source, &columns)?;
+
+        let label_index = match label {
+            None => columns.len() - 1,
+            Some(name) => columns.iter().position(|c| c == name).ok_or_else(|| {
+                DatasetError::UnknownLabel {
+                    path: source.clone(),
+                    label: name.to_owned(),
+                    available: columns.join(", "),
+                }
+            })?,
+        };
+        let label_name = columns[label_index].clone();
+        let feature_names: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != label_index)
+            .map(|(_, c)| c.clone())
+            .collect();
+
+        let mut features = Vec::new();
+        let mut raw_labels: Vec<String> = Vec::new();
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(malformed(&source, &e)),
+            }
+            let line = record.position().map_or(0, csv::Position::line);
+            if record.len() != columns.len() {
+                return Err(DatasetError::Ragged {
+                    path: source,
+                    line,
+                    expected: columns.len(),
+                    found: record.len(),
+                });
+            }
+            for (i, cell) in record.iter().enumerate() {
+                if i == label_index {
+                    if cell.is_empty() {
+                        return Err(DatasetError::EmptyLabel {
+                            path: source,
+                            line,
+                            column: i + 1,
+                            name: label_name,
+                        });
+                    }
+                    raw_labels.push(cell.to_owned());
+                } else {
+                    features.push(parse_feature(cell).ok_or_else(|| DatasetError::BadFeature {
+                        path: source.clone(),
+                        line,
+                        column: i + 1,
+                        name: columns[i].clone(),
+                        value: cell.to_owned(),
+                    })?);
+                }
+            }
+        }
+        if raw_labels.is_empty() {
+            return Err(DatasetError::HeaderOnly { path: source });
+        }
+
+        let classes: Vec<String> = raw_labels
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if classes.len() < 2 {
+            return Err(DatasetError::TooFewClasses {
+                path: source,
+                label: label_name,
+                count: classes.len(),
+                classes: classes.join(", "),
+            });
+        }
+        let labels = raw_labels
+            .iter()
+            .map(|l| {
+                classes
+                    .binary_search(l)
+                    .expect("every label is in the class set") as u32
+            })
+            .collect();
+
+        Ok(Dataset {
+            source,
+            feature_names,
+            label_name,
+            classes,
+            features,
+            labels,
+            sha256,
+        })
+    }
+
+    /// Number of data rows.
+    pub fn rows(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Number of feature columns.
+    pub fn width(&self) -> usize {
+        self.feature_names.len()
+    }
+
+    /// The features of row `i`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        let w = self.width();
+        &self.features[i * w..(i + 1) * w]
+    }
+
+    /// How many rows each class has, indexed like [`Dataset::classes`].
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes.len()];
+        for &l in &self.labels {
+            counts[l as usize] += 1;
+        }
+        counts
+    }
+}
+
+/// Parses one feature cell; `None` for anything that is not a finite number.
+pub fn parse_feature(cell: &str) -> Option<f64> {
+    cell.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn check_header(path: &Path, columns: &[String]) -> Result<(), DatasetError> {
+    let bad = |column: usize, problem: String| DatasetError::BadHeader {
+        path: path.to_path_buf(),
+        column,
+        problem,
+    };
+    if columns.len() < 2 {
+        return Err(bad(
+            1,
+            format!(
+                "the header has {} column; expected at least one feature column and a label column",
+                columns.len()
+            ),
+        ));
+    }
+    for (i, name) in columns.iter().enumerate() {
+        if name.is_empty() {
+            return Err(bad(
+                i + 1,
+                "a column has no name; every header cell needs one".into(),
+            ));
+        }
+        if let Some(first) = columns[..i].iter().position(|c| c == name) {
+            return Err(bad(
+                i + 1,
+                format!(
+                    "column name '{name}' appears twice (columns {} and {}); names must be unique",
+                    first + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn malformed(path: &Path, e: &csv::Error) -> DatasetError {
+    let line = e.position().map_or(1, csv::Position::line);
+    let problem = match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!(
+                "field {} is not valid UTF-8; save the file as UTF-8",
+                err.field() + 1
+            )
+        }
+        _ => e.to_string(),
+    };
+    DatasetError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        problem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, label: Option<&str>) -> Result<Dataset, DatasetError> {
+        Dataset::parse(Path::new("t.csv"), text.as_bytes(), label)
+    }
+
+    #[test]
+    fn loads_features_labels_and_sorted_classes() {
+        let d = parse("a,b,y\n1,2,zebra\n3,4.5,ant\n-1e3,0,zebra\n", None).unwrap();
+        assert_eq!(d.feature_names, ["a", "b"]);
+        assert_eq!(d.label_name, "y");
+        assert_eq!(d.classes, ["ant", "zebra"]);
+        assert_eq!(d.labels, [1, 0, 1]);
+        assert_eq!(d.row(1), [3.0, 4.5]);
+        assert_eq!(d.row(2), [-1000.0, 0.0]);
+        assert_eq!(d.class_counts(), [1, 2]);
+        assert_eq!(d.sha256.len(), 64);
+    }
+
+    #[test]
+    fn label_can_be_any_named_column() {
+        let d = parse("y,a,b\nx,1,2\nz,3,4\n", Some("y")).unwrap();
+        assert_eq!(d.feature_names, ["a", "b"]);
+        assert_eq!(d.row(0), [1.0, 2.0]);
+        assert_eq!(d.classes, ["x", "z"]);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = parse("a,b,y\n1,2,p\n1,x,q\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.csv:3:2: feature 'b' has value 'x'"), "{e}");
+        let e = parse("a,b,y\n1,2,p\n1,NaN,q\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.csv:3:2:") && e.contains("finite number"),
+            "{e}"
+        );
+        let e = parse("a,b,y\n1,2,p\n1,inf,q\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv:3:2:"), "{e}");
+        let e = parse("a,b,y\n1,2,p\n1,2\n", None).unwrap_err().to_string();
+        assert!(e.contains("t.csv:3: expected 3 columns"), "{e}");
+        let e = parse("a,b,y\n1,2,p\n1,2,\n", None).unwrap_err().to_string();
+        assert!(e.contains("t.csv:3:3: the label 'y' is empty"), "{e}");
+    }
+
+    #[test]
+    fn refuses_unusable_files() {
+        assert!(matches!(parse("", None), Err(DatasetError::Empty { .. })));
+        assert!(matches!(
+            parse(" \n\n", None),
+            Err(DatasetError::Empty { .. })
+        ));
+        assert!(matches!(
+            parse("a,y\n", None),
+            Err(DatasetError::HeaderOnly { .. })
+        ));
+        assert!(matches!(
+            parse("a,y\n1,p\n2,p\n", None),
+            Err(DatasetError::TooFewClasses { .. })
+        ));
+        assert!(matches!(
+            parse("y\np\n", None),
+            Err(DatasetError::BadHeader { .. })
+        ));
+        assert!(matches!(
+            parse("a,a,y\n1,2,p\n", None),
+            Err(DatasetError::BadHeader { .. })
+        ));
+        let e = parse("a,y\n1,p\n2,q\n", Some("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no column 'nope'") && e.contains("a, y"), "{e}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_parse_error_not_a_panic() {
+        let e = Dataset::parse(Path::new("t.csv"), b"a,y\n1,\xff\n", None).unwrap_err();
+        assert!(matches!(e, DatasetError::Malformed { line: 2, .. }), "{e}");
+    }
+}
