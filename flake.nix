@@ -72,12 +72,25 @@
 
       cargoArtifacts = craneLib.buildDepsOnly commonArgs;
 
+      # The commit this flake was evaluated from: `self.rev` for a clean git tree,
+      # `self.dirtyRev` ("<rev>-dirty", what `cargo xtask images` records too) for a tree
+      # with uncommitted changes (jetify-com/devbox flake.nix reads its sibling
+      # `self.dirtyShortRev` the same way), null when neither is known.
+      sourceRevision = self.rev or self.dirtyRev or null;
+
       mlops = craneLib.buildPackage (
         commonArgs
         // {
           inherit cargoArtifacts;
           # The tests run once, in checks.nextest (as crane's quick-start-workspace does).
           doCheck = false;
+          # build.rs asks git for the revision the models record as provenance; the
+          # sandbox has no .git, so it is passed in (src/cli.rs, SOURCE_REVISION). Only
+          # here, not in commonArgs: it changes with every commit and would otherwise
+          # rebuild the dependencies each time.
+          env = lib.optionalAttrs (sourceRevision != null) {
+            MLOPS_SOURCE_REVISION = sourceRevision;
+          };
           meta = {
             description = "Train a random forest on a CSV and serve it over HTTP, reproducibly";
             license = with lib.licenses; [
@@ -93,7 +106,7 @@
       images = import ./nix/images.nix {
         inherit lib mlops version;
         inherit (pkgs) dockerTools;
-        revision = self.rev or "dirty";
+        revision = if sourceRevision != null then sourceRevision else "dirty";
       };
 
       flakeApps = import ./nix/apps.nix {
