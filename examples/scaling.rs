@@ -1,0 +1,38 @@
+//! Training cost against rows: one timed fit per size on the deterministic synthetic
+//! data (4 features, 3 classes, 100 trees), with the forest's node count, to show how
+//! smartcore's tree builder scales. Usage:
+//!
+//! ```text
+//! cargo run --release --example scaling -- 1000 10000 100000
+//! ```
+//!
+//! Each fit is a single measurement (the 100k fit takes minutes), so treat small
+//! differences as noise.
+
+use std::time::Instant;
+
+use mlops::dataset;
+use mlops::model::TrainParams;
+use mlops::training;
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("sizes are row counts"))
+        .collect();
+    let sizes = if sizes.is_empty() { vec![1_000, 10_000] } else { sizes };
+    println!("rows,seconds,nodes,nodes_per_tree,test_accuracy");
+    for rows in sizes {
+        let data = dataset::synthetic(rows, 4, 3, 42);
+        let started = Instant::now();
+        let trained = training::train(&data, &TrainParams::default(), "scaling", None)
+            .expect("synthetic data trains");
+        let seconds = started.elapsed().as_secs_f64();
+        let nodes: usize = trained.model.body.forest.trees.iter().map(|t| t.nodes.len()).sum();
+        println!(
+            "{rows},{seconds:.3},{nodes},{:.0},{:.4}",
+            nodes as f64 / 100.0,
+            trained.report.test_accuracy
+        );
+    }
+}
