@@ -5,6 +5,7 @@
 # The caller sets:
 #   OWNER     the registry namespace, e.g. your Docker Hub user or organisation (required)
 #   REGISTRY  the registry host, default docker.io
+#   REGISTRY_TLS_VERIFY  set to false for a plain-HTTP registry (e.g. a local test one)
 # Credentials are never passed on the command line. Either log in beforehand
 # (`skopeo login docker.io`, which writes ${XDG_RUNTIME_DIR}/containers/auth.json, or the
 # file REGISTRY_AUTH_FILE names), or set REGISTRY_USERNAME and REGISTRY_PASSWORD (e.g. a
@@ -12,6 +13,7 @@
 
 owner="${OWNER:?set OWNER to the registry namespace to push to (e.g. your Docker Hub user)}"
 registry="${REGISTRY:-docker.io}"
+tls_verify="${REGISTRY_TLS_VERIFY:-true}"
 
 workdir="$(mktemp -d)"
 trap 'rm -rf "$workdir"' EXIT
@@ -21,7 +23,7 @@ if [[ -n "${REGISTRY_PASSWORD:-}" ]]; then
   # Keep the credentials out of the user's default auth file unless they chose one.
   export REGISTRY_AUTH_FILE="${REGISTRY_AUTH_FILE:-$workdir/auth.json}"
   printf '%s' "$REGISTRY_PASSWORD" |
-    skopeo login --username "$username" --password-stdin "$registry"
+    skopeo login --tls-verify="$tls_verify" --username "$username" --password-stdin "$registry"
 fi
 
 # The source is a local archive this flake just built, so there is no signature to
@@ -31,7 +33,8 @@ for entry in $MLOPS_IMAGES; do
   archive="${entry#*=}"
   ref="${registry}/${owner}/${name}:${MLOPS_TAG}"
   echo "pushing ${name}:${MLOPS_TAG} to ${ref}" >&2
-  skopeo --insecure-policy copy --digestfile "$workdir/${name}.digest" \
+  skopeo --insecure-policy copy --dest-tls-verify="$tls_verify" \
+    --digestfile "$workdir/${name}.digest" \
     "docker-archive:${archive}" "docker://${ref}"
   echo "${ref}@$(cat "$workdir/${name}.digest")"
 done
