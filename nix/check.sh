@@ -9,6 +9,9 @@
 #   * the image configurations that nix/images.nix derives from nix/images.toml are what
 #     the declaration says (evaluated without nixpkgs through nix/images-eval.nix), and
 #     the directory commands give the declared modes and owners,
+#   * the flake's outputs, evaluated against stand-ins for its inputs
+#     (nix/flake-eval.nix), are the ones the issue names, built as it says (musl,
+#     +crt-static, --locked -p mlops, one shared dependency build, data/ kept),
 #   * the bodies of the load and push apps pass shellcheck as writeShellApplication
 #     will run it,
 #   * actionlint and zizmor report nothing on .github/workflows/ci.yml.
@@ -304,6 +307,89 @@ if have nix-instantiate; then
 else
   echo "nix-instantiate is missing" >"$log"
   fail "image configs"
+fi
+
+# The flake's outputs, evaluated against stand-ins for nixpkgs, crane and rust-overlay
+# (nix/flake-eval.nix): the outputs the issue names, and what is passed to crane.
+check_outputs() {
+  local outputs
+  outputs="$(nix-instantiate --eval --strict --json nix/flake-eval.nix)" || return 1
+  OUTPUTS="$outputs" REPO="$repo" python3 - <<'PY'
+import json, os, sys, tomllib
+
+errors = []
+o = json.loads(os.environ["OUTPUTS"])
+repo = os.environ["REPO"]
+version = tomllib.load(open("Cargo.toml", "rb"))["package"]["version"]
+
+def need(what, names, have):
+    missing = sorted(set(names) - set(have))
+    if missing:
+        errors.append(f"{what} lacks {missing}")
+
+need("packages", ["default", "mlops-train-image", "mlops-api-image"], o["packages"])
+need("apps", ["train", "serve", "load", "push"], o["apps"])
+need("checks", ["fmt", "clippy", "nextest", "mlops-train-image", "mlops-api-image"], o["checks"])
+
+for name, app in o["apps"].items():
+    if app.get("type") != "app" or not str(app.get("program", "")).startswith("/nix/store/"):
+        errors.append(f"apps.{name} is not an app with a store program: {app}")
+    if not app.get("meta", {}).get("description"):
+        errors.append(f"apps.{name} has no meta.description")
+
+mlops = o["packages"]["default"]
+cargo_drvs = {"packages.default": mlops, "checks.clippy": o["checks"]["clippy"],
+              "checks.nextest": o["checks"]["nextest"]}
+for where, args in cargo_drvs.items():
+    extra = args.get("cargoExtraArgs", "").split()
+    if "--locked" not in extra or "-p mlops" not in " ".join(extra):
+        errors.append(f"{where}: cargoExtraArgs {args.get('cargoExtraArgs')!r} lacks --locked -p mlops")
+    if args.get("CARGO_BUILD_TARGET") != "x86_64-unknown-linux-musl":
+        errors.append(f"{where}: CARGO_BUILD_TARGET is {args.get('CARGO_BUILD_TARGET')!r}")
+    if "+crt-static" not in args.get("CARGO_BUILD_RUSTFLAGS", ""):
+        errors.append(f"{where}: CARGO_BUILD_RUSTFLAGS lacks +crt-static")
+    if args.get("src") != mlops.get("src"):
+        errors.append(f"{where}: not built from the same src as the package")
+artifacts = {args.get("cargoArtifacts") for args in cargo_drvs.values()}
+if len(artifacts) != 1 or not str(next(iter(artifacts))).endswith("-deps"):
+    errors.append(f"the cargo derivations do not share one buildDepsOnly: {artifacts}")
+src = mlops.get("src", {})
+if src.get("root") != repo or f"{repo}/data" not in src.get("fileset", []):
+    errors.append(f"src does not keep data/: {src}")
+if mlops.get("doCheck") is not False:
+    errors.append("packages.default runs the tests again (doCheck should be false)")
+if mlops.get("meta", {}).get("mainProgram") != "mlops":
+    errors.append("packages.default has no meta.mainProgram = mlops")
+if "--deny warnings" not in o["checks"]["clippy"].get("cargoClippyExtraArgs", "") \
+        and "-D warnings" not in o["checks"]["clippy"].get("cargoClippyExtraArgs", ""):
+    errors.append("checks.clippy does not deny warnings")
+
+binary = f"{o['packagePaths']['default']}"
+for key, name in (("mlops-train-image", "mlops-train"), ("mlops-api-image", "mlops-api")):
+    img = o["packages"][key]
+    if img.get("name") != name or img.get("tag") != version:
+        errors.append(f"packages.{key} is {img.get('name')}:{img.get('tag')}, want {name}:{version}")
+    if img.get("contents") != [binary]:
+        errors.append(f"packages.{key} contents {img.get('contents')} != [the binary]")
+    if o["checks"].get(key) != img:
+        errors.append(f"checks.{key} is not packages.{key}")
+
+shell = " ".join(map(str, o["devShell"].get("packages", [])))
+for tool in ("skopeo", "docker-compose"):
+    if tool not in shell:
+        errors.append(f"devShells.default lacks {tool}")
+
+for e in errors:
+    print(e)
+print("flake outputs:", "ok" if not errors else f"{len(errors)} problem(s)")
+sys.exit(1 if errors else 0)
+PY
+}
+if have nix-instantiate; then
+  check "flake outputs and crane arguments" check_outputs
+else
+  echo "nix-instantiate is missing" >"$log"
+  fail "flake outputs"
 fi
 
 # The app bodies as writeShellApplication assembles them: shebang, the three bash
