@@ -6,7 +6,7 @@
 //! * `e2e`: the container end-to-end suite (Docker engine, compose v1 and v2, registry push
 //!   and pull). See [`e2e`].
 
-#![allow(dead_code)] // until the e2e suite uses the helpers
+mod docker;
 mod e2e;
 mod images;
 mod proc;
