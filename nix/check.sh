@@ -112,7 +112,11 @@ fi
 
 install_zizmor() {
   if [[ ! -x "$tools/venv/bin/pip" ]]; then
-    python3 -m venv "$tools/venv"
+    # Debian's own python3 needs python3-venv for this; pyenv and others have it built in.
+    python3 -m venv "$tools/venv" 2>/dev/null || {
+      rm -rf "$tools/venv"
+      apt_install python3-venv && python3 -m venv "$tools/venv"
+    }
   fi
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "zizmor==$zizmor_version"
 }
