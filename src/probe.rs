@@ -1,19 +1,199 @@
-//! `mlops probe`: the container health check. Placeholder: being written.
+//! `mlops probe`: the container health check (`HEALTHCHECK ["CMD","/bin/mlops","probe"]`).
+//!
+//! The images have no shell and no curl, so the binary checks itself: one HTTP/1.1 `GET`
+//! over `std::net`, success only for status 200, everything bounded by one deadline. A full
+//! HTTP client would add megabytes and TLS code to the image for one plaintext request to
+//! loopback; this needs about a hundred lines and no dependency.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
 
 /// Options of `mlops probe`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProbeArgs {
-    /// The URL to GET.
+    /// The URL to GET (plain http only).
     #[arg(
         long,
         env = "MLOPS_PROBE_URL",
         default_value = "http://127.0.0.1:8000/ready"
     )]
     pub url: String,
+    /// Give up after this many milliseconds.
+    #[arg(long, env = "MLOPS_PROBE_TIMEOUT_MS", default_value_t = 2000)]
+    pub timeout_ms: u64,
 }
 
-/// Returns true when the service answered 200.
+/// Returns true when the service answered 200 in time; says why not on stderr otherwise.
 pub fn run(args: &ProbeArgs) -> bool {
-    let _ = args;
-    false
+    match probe(&args.url, Duration::from_millis(args.timeout_ms)) {
+        Ok(200) => true,
+        Ok(status) => {
+            eprintln!("probe: {} answered {status}", args.url);
+            false
+        }
+        Err(e) => {
+            eprintln!("probe: {}: {e}", args.url);
+            false
+        }
+    }
+}
+
+/// The parts of an `http://host[:port][/path]` URL.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    host: String,
+    port: u16,
+    path: String,
+}
+
+fn parse_url(url: &str) -> Result<Target, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| "only http:// URLs are supported".to_owned())?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        // `[::1]:8000` or `host:8000`, but not the colons inside a bare IPv6 address.
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| format!("invalid port '{p}'"))?,
+        ),
+        _ => (authority, 80),
+    };
+    if host.is_empty() {
+        return Err("the URL has no host".to_owned());
+    }
+    Ok(Target {
+        host: host.to_owned(),
+        port,
+        path: path.to_owned(),
+    })
+}
+
+/// Sends the GET and returns the status code.
+fn probe(url: &str, timeout: Duration) -> Result<u16, String> {
+    let deadline = Instant::now() + timeout;
+    let target = parse_url(url)?;
+    let bare_host = target.host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = (bare_host, target.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve '{}': {e}", target.host))?
+        .collect();
+    let remaining = |what: &str| {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| format!("timed out {what} (--timeout-ms)"))
+    };
+    let mut last_error = format!("'{}' resolved to no address", target.host);
+    let mut stream = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, remaining("connecting")?) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last_error = format!("cannot connect to {addr}: {e}"),
+        }
+    }
+    let mut stream = stream.ok_or(last_error)?;
+    let io = |e: std::io::Error| format!("{e}");
+    stream
+        .set_write_timeout(Some(remaining("sending")?))
+        .map_err(io)?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: mlops-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        target.path, target.host, target.port
+    );
+    stream.write_all(request.as_bytes()).map_err(io)?;
+    // The status line is all we need: read until it is complete.
+    let mut head = Vec::with_capacity(256);
+    let mut chunk = [0u8; 256];
+    while !head.windows(2).any(|w| w == b"\r\n") {
+        stream
+            .set_read_timeout(Some(remaining("waiting for the answer")?))
+            .map_err(io)?;
+        let n = stream.read(&mut chunk).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                "timed out waiting for the answer (--timeout-ms)".to_owned()
+            }
+            _ => e.to_string(),
+        })?;
+        if n == 0 {
+            return Err("the connection closed before a status line arrived".to_owned());
+        }
+        head.extend_from_slice(&chunk[..n]);
+        if head.len() > 8192 {
+            return Err("no HTTP status line in the first 8 KiB".to_owned());
+        }
+    }
+    parse_status(&head)
+}
+
+fn parse_status(head: &[u8]) -> Result<u16, String> {
+    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split(' ');
+    match (parts.next(), parts.next()) {
+        (Some(v), Some(code)) if v.starts_with("HTTP/1.") => code
+            .parse()
+            .map_err(|_| format!("invalid status line '{line}'")),
+        _ => Err(format!("not an HTTP/1.x answer: '{line}'")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let t = parse_url("http://127.0.0.1:8000/ready").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("127.0.0.1", 8000, "/ready")
+        );
+        let t = parse_url("http://localhost").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("localhost", 80, "/")
+        );
+        let t = parse_url("http://[::1]:9/x?y=1").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("[::1]", 9, "/x?y=1")
+        );
+        assert!(parse_url("https://x/").is_err());
+        assert!(parse_url("http://x:port/").is_err());
+        assert!(parse_url("http:///ready").is_err());
+    }
+
+    #[test]
+    fn parses_status_lines() {
+        assert_eq!(parse_status(b"HTTP/1.1 200 OK\r\n"), Ok(200));
+        assert_eq!(
+            parse_status(b"HTTP/1.0 503 Service Unavailable\r\n"),
+            Ok(503)
+        );
+        assert!(parse_status(b"SSH-2.0-OpenSSH\r\n").is_err());
+    }
+
+    #[test]
+    fn fails_fast_when_nothing_listens() {
+        // Bind then drop a listener to get a port that refuses connections.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let args = ProbeArgs {
+            url: format!("http://127.0.0.1:{port}/ready"),
+            timeout_ms: 500,
+        };
+        assert!(!run(&args));
+    }
 }

@@ -1,0 +1,197 @@
+//! Start-up, signals and shutdown of `mlops serve`.
+//!
+//! * **Start-up** loads and verifies the model *before* binding the port: a missing,
+//!   corrupt or incompatible file exits non-zero at once with the model module's message
+//!   (which says how to fix it), and a server that accepts connections always has a
+//!   verified model, so readiness is honest from the first request.
+//! * **SIGTERM/SIGINT** (the server is PID 1 in its container): readiness turns 503 at
+//!   once; after `--shutdown-delay-ms` (default 0) the listener closes, idle keep-alive
+//!   connections are closed and in-flight requests finish; the process exits 0 when they
+//!   have, or after `--shutdown-timeout-ms` at the latest. A second signal exits at once.
+//! * **SIGHUP** reloads the model file on a blocking thread and swaps it in atomically; a
+//!   file that fails verification is refused with a logged reason, and the old model
+//!   keeps serving.
+//!
+//! The runtime is built here, not by the CLI: one worker per CPU by default, or a
+//! single-threaded runtime with `--workers 1` (see BENCHMARKS.md for the comparison).
+
+use std::io::IsTerminal;
+use std::pin::pin;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+
+use super::{AppState, LogFormat, ServeArgs, app};
+
+/// Where shutdown stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Serving.
+    Running,
+    /// Listener closed, waiting for in-flight requests.
+    Closing,
+    /// A second signal: stop waiting.
+    Forced,
+}
+
+/// Runs the server until shutdown.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    init_logging(args.log_format);
+    let state = AppState::load(&args.model, args.limits())?;
+    {
+        let loaded = state.current();
+        let meta = loaded.model.metadata();
+        tracing::info!(
+            model = %loaded.model.id,
+            name = %meta.name,
+            features = meta.features.len(),
+            classes = meta.classes.len(),
+            trees = loaded.model.body.forest.trees.len(),
+            path = %args.model.display(),
+            "model loaded and verified"
+        );
+    }
+    let runtime = build_runtime(args.workers)?;
+    let result = runtime.block_on(serve(args, state, started));
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+fn build_runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if workers > 1 {
+            b.worker_threads(workers);
+        }
+        b
+    };
+    builder
+        .enable_all()
+        .thread_name("mlops-worker")
+        // Blocking threads only ever run model reloads.
+        .max_blocking_threads(2)
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Installs the global log subscriber (once; later calls are no-ops).
+pub fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .with_ansi(std::io::stdout().is_terminal());
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Result<()> {
+    // Signal handlers first: a signal sent as soon as "ready" is logged must be handled.
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+
+    let listener = tokio::net::TcpListener::bind(&args.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; free that port or choose another with --addr",
+                args.addr
+            )
+        })?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let listener = listener.tap_io(|tcp| {
+        // Small responses: do not let Nagle's algorithm hold them back.
+        let _ = tcp.set_nodelay(true);
+    });
+
+    let reloader = state.clone();
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            reload(&reloader).await;
+        }
+    });
+
+    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
+    let drainer = state.clone();
+    let delay = Duration::from_millis(args.shutdown_delay_ms);
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        drainer.begin_draining();
+        tracing::info!("{name} received: readiness is off; finishing in-flight requests");
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let _ = phase_tx.send(Phase::Closing);
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        tracing::warn!("second signal: exiting without waiting for in-flight requests");
+        let _ = phase_tx.send(Phase::Forced);
+    });
+
+    let mut closing = phase_rx.clone();
+    let server =
+        axum::serve(listener, app(state).into_make_service()).with_graceful_shutdown(async move {
+            let _ = closing.wait_for(|p| *p >= Phase::Closing).await;
+        });
+    tracing::info!("listening on {local}");
+    tracing::info!(
+        startup_ms = started.elapsed().as_secs_f64() * 1e3,
+        "ready: serving predictions on http://{local}/predict"
+    );
+
+    let mut server = pin!(server.into_future());
+    let mut phase = phase_rx;
+    tokio::select! {
+        result = &mut server => return result.context("the server stopped unexpectedly"),
+        _ = phase.wait_for(|p| *p >= Phase::Closing) => {}
+    }
+    let timeout = Duration::from_millis(args.shutdown_timeout_ms);
+    tokio::select! {
+        result = &mut server => {
+            result.context("the server failed while shutting down")?;
+            tracing::info!("all requests finished; exiting");
+        }
+        _ = tokio::time::sleep(timeout) => {
+            tracing::warn!(
+                "requests still in flight after --shutdown-timeout-ms={}; exiting anyway",
+                args.shutdown_timeout_ms
+            );
+        }
+        _ = phase.wait_for(|p| *p >= Phase::Forced) => {}
+    }
+    Ok(())
+}
+
+/// Reloads the model file, logging the outcome; the old model serves on failure.
+async fn reload(state: &AppState) {
+    tracing::info!(path = %state.model_path().display(), "SIGHUP received: reloading the model");
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.reload()).await {
+        Ok(Ok(r)) if r.old == r.new => {
+            tracing::info!(model = %r.new, "model reloaded (same file content)");
+        }
+        Ok(Ok(r)) => tracing::info!(old = %r.old, new = %r.new, "model reloaded"),
+        Ok(Err(e)) => tracing::error!(
+            model = %state.current().model.id,
+            "reload failed, still serving the previous model: {e}"
+        ),
+        Err(e) => tracing::error!("reload task failed, still serving the previous model: {e}"),
+    }
+}

@@ -1,0 +1,162 @@
+//! The one middleware every request goes through, in one pass rather than a stack of
+//! layers (the single-row prediction is the hot path, and each layer costs a boxed future
+//! and a header-map walk):
+//!
+//! * **request id**: echoes a sane incoming `x-request-id`, or assigns one (and puts it
+//!   on the request, so handlers such as v2 `infer` can report it);
+//! * **bounded concurrency**: beyond `--max-in-flight` requests at once, answers 503 with
+//!   `Retry-After` at once instead of queueing without limit (probes and `/metrics` are
+//!   exempt, so a saturated server still tells the truth about itself);
+//! * **timeout**: a request not answered within `--request-timeout-ms`, including the
+//!   time to receive its body, gets 408;
+//! * **headers**: `x-request-id`, and `x-model-digest` naming the serving model (handlers
+//!   that predict set it themselves from the snapshot they predicted with);
+//! * **metrics and the access log**: one log line per request with method, path, status
+//!   and latency, and the request counter and latency histogram by route template.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::routes::UNMATCHED;
+use super::state::AppState;
+use super::{MODEL_DIGEST, REQUEST_ID};
+
+/// What the middleware needs: the state, the route labels and the request-id source.
+#[derive(Clone)]
+pub struct Observe {
+    state: AppState,
+    routes: Arc<[(&'static str, bool)]>,
+    ids: Arc<RequestIds>,
+}
+
+impl Observe {
+    /// `routes` lists each route template with whether it is concurrency-limited.
+    pub fn new(state: AppState, routes: Vec<(&'static str, bool)>) -> Self {
+        Observe {
+            state,
+            routes: routes.into(),
+            ids: Arc::new(RequestIds::new()),
+        }
+    }
+
+    /// The static label of a matched route template, and whether it is limited.
+    fn route(&self, matched: Option<&MatchedPath>) -> (&'static str, bool) {
+        matched
+            .and_then(|m| self.routes.iter().find(|(p, _)| *p == m.as_str()).copied())
+            .unwrap_or((UNMATCHED, true))
+    }
+}
+
+/// Assigns request ids unique across restarts: a per-process prefix and a counter.
+struct RequestIds {
+    prefix: u32,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() ^ d.as_secs() as u32);
+        RequestIds {
+            prefix: nanos ^ std::process::id().rotate_left(16),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn assign(&self) -> HeaderValue {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{:08x}-{n:x}", self.prefix))
+            .expect("hex digits are a valid header value")
+    }
+}
+
+/// An incoming id is echoed if it is short and printable; anything else is replaced.
+fn acceptable_id(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|b| b.is_ascii_graphic())
+}
+
+/// The middleware function (see the module documentation).
+pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let (route, limited) = obs.route(req.extensions().get::<MatchedPath>());
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let request_id = match req.headers().get(REQUEST_ID) {
+        Some(v) if acceptable_id(v) => v.clone(),
+        _ => {
+            let id = obs.ids.assign();
+            req.headers_mut().insert(REQUEST_ID, id.clone());
+            id
+        }
+    };
+    let state = &obs.state;
+    state.metrics().in_flight().inc();
+
+    let permit = if limited {
+        state.in_flight().try_acquire().map(Some)
+    } else {
+        Ok(None)
+    };
+    let mut response = match permit {
+        Err(_) => {
+            let mut r = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                format!(
+                    "more than {} requests in flight; retry shortly",
+                    state.limits().max_in_flight
+                ),
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+        Ok(_permit) => {
+            let timeout = state.limits().request_timeout;
+            match tokio::time::timeout(timeout, next.run(req)).await {
+                Ok(r) => r,
+                Err(_) => ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    format!(
+                        "the request was not received and answered within {} ms",
+                        timeout.as_millis()
+                    ),
+                )
+                .into_response(),
+            }
+        }
+    };
+    state.metrics().in_flight().dec();
+
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID, request_id.clone());
+    if !headers.contains_key(MODEL_DIGEST) {
+        headers.insert(MODEL_DIGEST, state.current().digest.clone());
+    }
+    let status = response.status().as_u16();
+    let elapsed = start.elapsed();
+    state
+        .metrics()
+        .observe_request(route, status, elapsed.as_secs_f64());
+    tracing::info!(
+        target: "mlops::access",
+        method = %method,
+        path = uri.path(),
+        status,
+        latency_us = elapsed.as_micros() as u64,
+        request_id = request_id.to_str().unwrap_or(""),
+        "request"
+    );
+    response
+}

@@ -1,0 +1,300 @@
+//! What the handlers share: the serving model, readiness, limits and metrics.
+//!
+//! The model sits in an [`ArcSwap`]: a request takes a snapshot with one atomic load and
+//! keeps using that snapshot (model, digest, metadata) to the end, while a reload swaps in
+//! a new [`Loaded`] for later requests. So a reload never blocks, never fails a request,
+//! and the `x-model-digest` of a response always names the model that computed it.
+//!
+//! Everything a response needs about a model that does not depend on the request (the
+//! `/model` document, the v2 metadata, the digest header, feature positions) is computed
+//! once per load, off the hot path.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use axum::body::Bytes;
+use axum::http::HeaderValue;
+use prometheus_client::metrics::counter::Counter;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use super::metrics::Metrics;
+use crate::model::{Model, ModelError, ModelMetadata};
+
+/// Request limits of the service (see `mlops serve --help`).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted request body, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Most rows in one batch (413 beyond).
+    pub max_batch: usize,
+    /// Longest time to read a request and answer it (408 beyond).
+    pub request_timeout: Duration,
+    /// Most requests handled at once, probes excepted (503 + Retry-After beyond).
+    pub max_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1 << 20,
+            max_batch: 1000,
+            request_timeout: Duration::from_secs(10),
+            max_in_flight: 256,
+        }
+    }
+}
+
+/// A verified model and everything precomputed from it.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The model.
+    pub model: Model,
+    /// `model.id` as a header value, for `x-model-digest`.
+    pub digest: HeaderValue,
+    /// The `/model` response body.
+    pub model_json: Bytes,
+    /// The `/v2/models/{name}` response body.
+    pub v2_metadata_json: Bytes,
+    /// Feature name → position.
+    feature_index: HashMap<String, usize>,
+    /// Prediction counters by class index.
+    class_counters: Vec<Counter>,
+}
+
+/// The `/model` document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ModelInfo<'a> {
+    /// The model's identity: `sha256:<hex>` of the model file.
+    pub id: &'a str,
+    /// The model's metadata and provenance, as recorded by `mlops train`.
+    #[schema(value_type = Object)]
+    pub metadata: &'a ModelMetadata,
+    /// The trainer's `metrics.json` when it sits next to the model file and belongs to
+    /// this model; `null` otherwise.
+    #[schema(value_type = Option<Object>)]
+    pub metrics: Option<&'a serde_json::Value>,
+    /// The model file this server loaded.
+    #[schema(value_type = String)]
+    pub path: &'a Path,
+    /// When this server loaded it, in seconds since the Unix epoch.
+    pub loaded_at: u64,
+}
+
+impl Loaded {
+    /// Loads and verifies `path` (format, checksum, golden rows), and reads the
+    /// `metrics.json` beside it.
+    pub fn load(path: &Path, metrics: &Metrics) -> Result<Loaded, ModelError> {
+        let model = Model::load(path)?;
+        let training_metrics = read_training_metrics(path, &model.id);
+        Ok(Loaded::new(model, path, training_metrics, metrics))
+    }
+
+    /// Wraps an already verified model.
+    pub fn new(
+        model: Model,
+        path: &Path,
+        training_metrics: Option<serde_json::Value>,
+        metrics: &Metrics,
+    ) -> Loaded {
+        let loaded_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let model_json = serde_json::to_vec(&ModelInfo {
+            id: &model.id,
+            metadata: model.metadata(),
+            metrics: training_metrics.as_ref(),
+            path,
+            loaded_at,
+        })
+        .expect("model metadata serializes to JSON");
+        let v2_metadata_json = super::v2::model_metadata_json(&model);
+        let feature_index = model
+            .features()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.clone(), i))
+            .collect();
+        let class_counters = metrics.class_counters(model.classes());
+        Loaded {
+            digest: HeaderValue::from_str(&model.id).expect("a sha256 id is a valid header value"),
+            model_json: model_json.into(),
+            v2_metadata_json,
+            feature_index,
+            class_counters,
+            model,
+        }
+    }
+
+    /// The position of a feature, by name.
+    pub fn feature_position(&self, name: &str) -> Option<usize> {
+        self.feature_index.get(name).copied()
+    }
+
+    /// Counts one prediction of class `class`.
+    pub fn count_prediction(&self, class: u32) {
+        if let Some(c) = self.class_counters.get(class as usize) {
+            c.inc();
+        }
+    }
+
+    /// Counts a batch of predictions.
+    pub fn count_predictions(&self, classes: &[u32]) {
+        let mut tally = vec![0u64; self.class_counters.len()];
+        for &c in classes {
+            if let Some(t) = tally.get_mut(c as usize) {
+                *t += 1;
+            }
+        }
+        for (counter, n) in self.class_counters.iter().zip(tally) {
+            if n > 0 {
+                counter.inc_by(n);
+            }
+        }
+    }
+}
+
+/// Reads `metrics.json` next to the model file, if it is there, is JSON and mentions this
+/// model's sha256 (a stale file from another training run is left out, with a warning).
+fn read_training_metrics(model_path: &Path, model_id: &str) -> Option<serde_json::Value> {
+    let path = model_path.with_file_name("metrics.json");
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(
+                "cannot read {}: {e}; /model will show no metrics",
+                path.display()
+            );
+            return None;
+        }
+    };
+    let hex = model_id.strip_prefix("sha256:").unwrap_or(model_id);
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(value) if value.to_string().contains(hex) => Some(value),
+        Ok(_) => {
+            tracing::warn!(
+                "{} does not mention this model's sha256 (it belongs to another training run); /model will show no metrics",
+                path.display()
+            );
+            None
+        }
+        Err(e) => {
+            tracing::warn!(
+                "{} is not valid JSON ({e}); /model will show no metrics",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// The state shared by all handlers; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    model_path: PathBuf,
+    current: ArcSwap<Loaded>,
+    draining: AtomicBool,
+    limits: Limits,
+    in_flight: Semaphore,
+    metrics: Metrics,
+    reload_lock: std::sync::Mutex<()>,
+}
+
+/// What a successful reload replaced.
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    /// The id of the model served before.
+    pub old: String,
+    /// The id of the model served now.
+    pub new: String,
+}
+
+impl AppState {
+    /// Loads and verifies the model at `model_path` and builds the state around it.
+    pub fn load(model_path: impl Into<PathBuf>, limits: Limits) -> Result<AppState, ModelError> {
+        let model_path = model_path.into();
+        let metrics = Metrics::new();
+        let loaded = Loaded::load(&model_path, &metrics)?;
+        metrics.set_model(&loaded.model.id, &loaded.model.metadata().name);
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                model_path,
+                current: ArcSwap::from_pointee(loaded),
+                draining: AtomicBool::new(false),
+                in_flight: Semaphore::new(limits.max_in_flight),
+                limits,
+                metrics,
+                reload_lock: std::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// A snapshot of the serving model. The guard is cheap (no reference-count traffic
+    /// in the common case) but meant to be short-lived: drop it before awaiting.
+    pub fn current(&self) -> arc_swap::Guard<Arc<Loaded>> {
+        self.inner.current.load()
+    }
+
+    /// Loads and verifies the model file again and swaps it in. On failure the current
+    /// model keeps serving. Blocking (file I/O and the golden replay): run it off the
+    /// async workers. Concurrent reloads are serialized.
+    pub fn reload(&self) -> Result<Reloaded, ModelError> {
+        let _one_at_a_time = self
+            .inner
+            .reload_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let result = Loaded::load(&self.inner.model_path, &self.inner.metrics);
+        self.inner.metrics.count_reload(result.is_ok());
+        let loaded = result?;
+        let new = loaded.model.id.clone();
+        self.inner
+            .metrics
+            .set_model(&loaded.model.id, &loaded.model.metadata().name);
+        let old = self.inner.current.swap(Arc::new(loaded));
+        Ok(Reloaded {
+            old: old.model.id.clone(),
+            new,
+        })
+    }
+
+    /// The model file path.
+    pub fn model_path(&self) -> &Path {
+        &self.inner.model_path
+    }
+
+    /// Turns readiness off for good: shutdown has begun.
+    pub fn begin_draining(&self) {
+        self.inner.draining.store(true, Ordering::Release);
+    }
+
+    /// True once shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Acquire)
+    }
+
+    /// The configured limits.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The in-flight request permits.
+    pub(crate) fn in_flight(&self) -> &Semaphore {
+        &self.inner.in_flight
+    }
+}
