@@ -256,7 +256,7 @@ fn model_name(
 }
 
 /// Server metadata.
-#[utoipa::path(get, path = "/v2", tag = "open-inference-v2",
+#[utoipa::path(get, path = "/v2", tag = "open-inference-v2", operation_id = "v2_server_metadata",
     responses((status = 200, description = "Server metadata", body = ServerMetadata)))]
 pub async fn server_metadata() -> Response {
     json_response(
@@ -270,14 +270,14 @@ pub async fn server_metadata() -> Response {
 }
 
 /// Server liveness.
-#[utoipa::path(get, path = "/v2/health/live", tag = "open-inference-v2",
+#[utoipa::path(get, path = "/v2/health/live", tag = "open-inference-v2", operation_id = "v2_live",
     responses((status = 200, description = "The server is live", body = Live)))]
 pub async fn live() -> Response {
     json_response(StatusCode::OK, &Live { live: true })
 }
 
 /// Server readiness.
-#[utoipa::path(get, path = "/v2/health/ready", tag = "open-inference-v2",
+#[utoipa::path(get, path = "/v2/health/ready", tag = "open-inference-v2", operation_id = "v2_ready",
     responses(
         (status = 200, description = "The model is loaded and verified", body = Ready),
         (status = 503, description = "Shutting down", body = Ready),
@@ -293,7 +293,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 }
 
 /// Model metadata.
-#[utoipa::path(get, path = "/v2/models/{name}", tag = "open-inference-v2",
+#[utoipa::path(get, path = "/v2/models/{name}", tag = "open-inference-v2", operation_id = "v2_model_metadata",
     params(("name" = String, Path, description = "The model's name (see GET /model)")),
     responses(
         (status = 200, description = "Model metadata", body = ModelMetadataV2),
@@ -311,7 +311,7 @@ pub async fn model_metadata(
 }
 
 /// Model readiness.
-#[utoipa::path(get, path = "/v2/models/{name}/ready", tag = "open-inference-v2",
+#[utoipa::path(get, path = "/v2/models/{name}/ready", tag = "open-inference-v2", operation_id = "v2_model_ready",
     params(("name" = String, Path, description = "The model's name")),
     responses(
         (status = 200, description = "The model is ready", body = ModelReady),
@@ -333,7 +333,7 @@ pub async fn model_ready(
 }
 
 /// Inference.
-#[utoipa::path(post, path = "/v2/models/{name}/infer", tag = "open-inference-v2",
+#[utoipa::path(post, path = "/v2/models/{name}/infer", tag = "open-inference-v2", operation_id = "v2_infer",
     params(("name" = String, Path, description = "The model's name")),
     request_body(content = InferRequest, content_type = "application/json", example = json!({
         "id": "42",
