@@ -156,19 +156,38 @@ pub struct InferResponse<'a> {
 }
 
 /// Tensor data flattened to row-major f64 values, whatever the nesting.
+///
+/// Parsing never fails on an element's type: booleans and non-numeric strings are noted
+/// in `non_numeric` and checked after the datatype, so that a `BOOL` or `BYTES` tensor is
+/// refused for its datatype rather than for its first element.
 #[derive(Debug, Default)]
-pub struct TensorData(pub Vec<f64>);
+pub struct TensorData {
+    /// The values, row-major.
+    pub values: Vec<f64>,
+    /// The first element that is not a number, described.
+    pub non_numeric: Option<String>,
+}
 
 impl<'de> Deserialize<'de> for TensorData {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut out = Vec::new();
+        let mut out = TensorData::default();
         Flatten(&mut out).deserialize(d)?;
-        Ok(TensorData(out))
+        Ok(out)
     }
 }
 
-/// Appends the values of a (possibly nested) array, or of one number, to a vector.
-struct Flatten<'a>(&'a mut Vec<f64>);
+/// Appends the values of a (possibly nested) array, or of one element, to a tensor.
+struct Flatten<'a>(&'a mut TensorData);
+
+impl Flatten<'_> {
+    fn push(self, v: f64) {
+        self.0.values.push(v);
+    }
+    fn other(self, what: String) {
+        self.0.non_numeric.get_or_insert(what);
+        self.0.values.push(f64::NAN);
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for Flatten<'_> {
     type Value = ();
@@ -183,28 +202,38 @@ impl<'de> Visitor<'de> for Flatten<'_> {
         f.write_str("tensor data: numbers in a flat or nested array")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Flatten(self.0))?.is_some() {}
+        while seq.next_element_seed(Flatten(&mut *self.0))?.is_some() {}
         Ok(())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.0.push(v);
+        self.push(v);
         Ok(())
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.0.push(NumberVisitor.visit_i64::<E>(v)?);
+        self.push(v as f64);
         Ok(())
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.0.push(NumberVisitor.visit_u64::<E>(v)?);
+        self.push(v as f64);
         Ok(())
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.push(f64::NAN);
+        self.push(f64::NAN);
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.other(format!("the boolean {v}"));
         Ok(())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.push(NumberVisitor.visit_str::<E>(v)?);
+        match NumberVisitor.visit_str::<E>(v) {
+            Ok(x) => self.push(x),
+            Err(_) => self.other(format!("the string {v:?}")),
+        }
         Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
+        Err(de::Error::invalid_type(de::Unexpected::Map, &self))
     }
 }
 
@@ -393,13 +422,19 @@ pub async fn infer(
     if rows > max as u64 {
         return Err(ApiError::batch_too_large(rows as usize, max).into());
     }
-    let values = &input.data.0;
+    let values = &input.data.values;
     if rows * cols != values.len() as u64 {
         return Err(bad(format!(
             "input '{}' has shape [{rows}, {cols}], which needs {} values, but its data has {}",
             input.name,
             rows * cols,
             values.len()
+        )));
+    }
+    if let Some(what) = &input.data.non_numeric {
+        return Err(bad(format!(
+            "input '{}' has non-numeric data ({what}); send numbers",
+            input.name
         )));
     }
     if let Some(outputs) = &request.outputs {
