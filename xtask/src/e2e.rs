@@ -267,6 +267,16 @@ fn run(
         );
     }
 
+    // The second checkout builds in the background (at low priority) from now on: its
+    // serial LTO phase overlaps with the first build's and with the Docker checks.
+    let spawned = have_checkout.then(|| {
+        let checkout = checkout.clone();
+        std::thread::spawn(move || -> Result<Vec<BuiltImage>> {
+            let binary = images::build_binary(&checkout, true)?;
+            images::write_archives(&checkout, &binary, &checkout.join("target/images"))
+        })
+    });
+
     // Build twice.
     let mut first = Vec::new();
     let built = suite.check("cargo xtask images (first build)", || {
@@ -277,19 +287,15 @@ fn run(
             .collect::<Vec<_>>()
             .join(", "))
     });
+    if let Some(handle) = spawned {
+        // Joined (and compared) in `main` whatever happens next.
+        *second = Some((handle, first.clone()));
+    }
     ensure!(built, "no images to test");
     suite.check("cargo xtask images again gives identical archives", || {
         let again = images::build(root, None)?;
         compare(&first, &again)
     });
-    if have_checkout {
-        let first = first.clone();
-        let handle = std::thread::spawn(move || -> Result<Vec<BuiltImage>> {
-            let binary = images::build_binary(&checkout, true)?;
-            images::write_archives(&checkout, &binary, &checkout.join("target/images"))
-        });
-        *second = Some((handle, first));
-    }
     let ctx = Ctx {
         root: root.to_path_buf(),
         work: work.to_path_buf(),
@@ -440,6 +446,10 @@ fn load_images(suite: &mut Suite, cleanup: &mut Cleanup, ctx: &Ctx) -> Result<()
             if !existed {
                 if docker_out(&["image", "inspect", "--format", "{{.Id}}", &id]).is_ok() {
                     docker_out(&["rmi", "--force", &id])?;
+                    ensure!(
+                        docker_out(&["image", "inspect", &id]).is_err(),
+                        "{id} still present"
+                    );
                     did.push("removed".to_string());
                 }
             } else {
@@ -746,8 +756,15 @@ fn compose_happy(
         ensure!(t["State"]["ExitCode"] == 0, "train exit code {}", t["State"]["ExitCode"]);
         let a = inspect("container", &api)?;
         ensure!(a["Config"]["User"] == "65534:65534", "api user {}", a["Config"]["User"]);
-        let top = docker_out(&["top", &api, "-o", "uid,gid,args"])?;
-        ensure!(top.lines().skip(1).all(|l| l.trim_start().starts_with("65534")), "processes not run as 65534:\n{top}");
+        // docker top needs the pid column; uid and gid are the next two.
+        let top = docker_out(&["top", &api, "-o", "pid,uid,gid,args"])?;
+        ensure!(
+            top.lines().skip(1).all(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                cols.len() > 2 && cols[1] == "65534" && cols[2] == "65534"
+            }),
+            "processes not run as 65534:65534:\n{top}"
+        );
         let hc = &a["HostConfig"];
         ensure!(hc["ReadonlyRootfs"] == true, "root file system is writable");
         ensure!(hc["Tmpfs"]["/tmp"].is_string(), "no tmpfs /tmp: {}", hc["Tmpfs"]);

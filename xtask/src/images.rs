@@ -416,7 +416,9 @@ fn home_dir(var: &str, fallback: &str) -> Option<PathBuf> {
 /// A separate target directory (`target/image-build`) keeps these RUSTFLAGS from
 /// invalidating the normal build cache. `--target` is required for `+crt-static` (it keeps
 /// the flags away from build scripts and proc macros).
-pub fn build_binary(root: &Path, nice: bool) -> Result<PathBuf> {
+///
+/// `background`: run at low priority with the output captured (shown only on failure).
+pub fn build_binary(root: &Path, background: bool) -> Result<PathBuf> {
     let root = root.canonicalize()?;
     let target_dir = root.join("target/image-build");
     let mut flags = vec![
@@ -438,11 +440,16 @@ pub fn build_binary(root: &Path, nice: bool) -> Result<PathBuf> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("images: building the static binary in {}", root.display());
-    let cmd = if nice {
+    let cmd = if background {
         // Background builds (the e2e's second checkout) yield the CPU to timed checks.
         Cmd::new("nice").args(["-n", "19"]).arg(&cargo)
     } else {
         Cmd::new(&cargo)
+    };
+    let cmd = if background {
+        cmd
+    } else {
+        cmd.inherit_output()
     };
     cmd.args([
         "build",
@@ -464,7 +471,6 @@ pub fn build_binary(root: &Path, nice: bool) -> Result<PathBuf> {
     .env_remove("CARGO_TARGET_DIR")
     // build.rs records this in trained models; the same string as the image label.
     .env("MLOPS_SOURCE_REVISION", revision(&root))
-    .inherit_output()
     .timeout(Duration::from_secs(1800))
     .run_ok()
     .context("building the static mlops binary")?;
