@@ -133,13 +133,18 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
         };
         drainer.begin_draining();
         tracing::info!("{name} received: readiness is off; finishing in-flight requests");
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let _ = phase_tx.send(Phase::Closing);
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
+        // A second signal, during the delay or the drain, means "now".
+        let early = tokio::select! {
+            _ = tokio::time::sleep(delay) => false,
+            _ = term.recv() => true,
+            _ = int.recv() => true,
+        };
+        if !early {
+            let _ = phase_tx.send(Phase::Closing);
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
         }
         tracing::warn!("second signal: exiting without waiting for in-flight requests");
         let _ = phase_tx.send(Phase::Forced);
