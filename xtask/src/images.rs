@@ -582,14 +582,30 @@ pub fn table(built: &[BuiltImage]) -> String {
 
 pub fn main(root: &Path, args: &[String]) -> Result<()> {
     let mut binary = None;
+    let mut load = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--binary" => binary = Some(PathBuf::from(it.next().context("--binary PATH")?)),
-            other => bail!("unknown argument {other:?}; usage: cargo xtask images [--binary PATH]"),
+            "--load" => load = true,
+            other => bail!(
+                "unknown argument {other:?}; usage: cargo xtask images [--load] [--binary PATH]"
+            ),
         }
     }
     let built = build(root, binary.as_deref())?;
+    if load {
+        for b in &built {
+            let out = Cmd::new("docker")
+                .arg("load")
+                .arg("--input")
+                .arg(&b.archive)
+                .timeout(Duration::from_secs(300))
+                .run_ok()
+                .context("docker load (is a Docker engine running?)")?;
+            eprint!("{}", out.stdout);
+        }
+    }
     for b in &built {
         println!(
             "{}  {}  ({} bytes; image {}, {} uncompressed)",

@@ -2,7 +2,8 @@
 //!
 //! * `images`: build the static `mlops` binary and write byte-reproducible image archives
 //!   (`target/images/mlops-train.tar`, `target/images/mlops-api.tar`) from
-//!   `nix/images.toml`, the declaration the Nix flake reads too. See [`images`].
+//!   `nix/images.toml`, the declaration the Nix flake reads too; `--load` also
+//!   `docker load`s them. See [`images`].
 //! * `e2e`: the container end-to-end suite (Docker engine, compose v1 and v2, registry push
 //!   and pull). See [`e2e`].
 
@@ -24,8 +25,7 @@ fn workspace_root() -> Result<PathBuf> {
     Ok(root.canonicalize()?)
 }
 
-const USAGE: &str =
-    "usage: cargo xtask <images [--binary PATH] | e2e [--no-second-checkout] [--no-install]>";
+const USAGE: &str = "usage: cargo xtask <images [--load] [--binary PATH] | e2e [--no-second-checkout] [--no-install]>";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
