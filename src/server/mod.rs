@@ -55,16 +55,17 @@ pub struct ServeArgs {
     #[arg(long, env = "MLOPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
     /// Largest request body accepted, in bytes (413 beyond).
-    #[arg(long, env = "MLOPS_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    #[arg(long, env = "MLOPS_MAX_BODY_BYTES", default_value_t = 1 << 20, value_parser = at_least_one)]
     pub max_body_bytes: usize,
     /// Most rows in one batch request (413 beyond).
-    #[arg(long, env = "MLOPS_MAX_BATCH", default_value_t = 1000)]
+    #[arg(long, env = "MLOPS_MAX_BATCH", default_value_t = 1000, value_parser = at_least_one)]
     pub max_batch: usize,
     /// Time allowed to receive and answer one request, in milliseconds (408 beyond).
-    #[arg(long, env = "MLOPS_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "MLOPS_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
     /// Most requests handled at once; beyond it, 503 with Retry-After (probes exempt).
-    #[arg(long, env = "MLOPS_MAX_IN_FLIGHT", default_value_t = 256)]
+    #[arg(long, env = "MLOPS_MAX_IN_FLIGHT", default_value_t = 256, value_parser = in_flight_limit)]
     pub max_in_flight: usize,
     /// After SIGTERM/SIGINT, keep serving this long with readiness off (for load
     /// balancers to notice) before closing the listener, in milliseconds.
@@ -89,6 +90,27 @@ impl ServeArgs {
             max_in_flight: self.max_in_flight,
         }
     }
+}
+
+/// Parses a limit that must be positive (0 would refuse every request).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Parses `--max-in-flight`: positive, and within what a semaphore can count.
+fn in_flight_limit(s: &str) -> Result<usize, String> {
+    let n = at_least_one(s)?;
+    if n > tokio::sync::Semaphore::MAX_PERMITS {
+        return Err(format!(
+            "must be at most {}",
+            tokio::sync::Semaphore::MAX_PERMITS
+        ));
+    }
+    Ok(n)
 }
 
 /// Runs the server until shutdown; an error (e.g. a missing model) means exit non-zero.
