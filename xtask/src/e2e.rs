@@ -804,12 +804,18 @@ fn compose_happy(
     suite.check(
         &format!("{label}: the trained model and metrics are in the volume, visible on the host"),
         || {
-            // The documented way: docker cp from the (stopped) train container.
+            // The README's way: docker cp "$(docker compose ps -aq train)":/models/. ./models/
+            let listed = compose.cmd(&["ps", "-a", "-q", "train"]).run_ok()?.stdout;
+            let listed = listed.trim().to_string();
+            ensure!(
+                !listed.is_empty() && (train.starts_with(&listed) || listed.starts_with(&train)),
+                "ps -aq train gave {listed:?}, not {train}"
+            );
             let dest = ctx.work.join(format!("models-{}", compose.project));
             std::fs::create_dir_all(&dest)?;
             docker()
                 .arg("cp")
-                .arg(format!("{train}:/models/."))
+                .arg(format!("{listed}:/models/."))
                 .arg(&dest)
                 .run_ok()?;
             let model = std::fs::read(dest.join("model.cbor")).context("model.cbor")?;
