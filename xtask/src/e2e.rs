@@ -370,6 +370,24 @@ fn snapshot(root: &Path, dest: &Path) -> Result<()> {
 
 /// Checks on the archives themselves, before Docker sees them.
 fn archive_checks(suite: &mut Suite, ctx: &Ctx) {
+    suite.check(
+        "docker-compose.yml: no version key, default tags are the crate version",
+        || {
+            let text = std::fs::read_to_string(ctx.root.join("docker-compose.yml"))?;
+            ensure!(
+                !text.lines().any(|l| l.starts_with("version:")),
+                "a top-level version: key"
+            );
+            for name in ["mlops-train", "mlops-api"] {
+                let want = format!("image: {name}:${{MLOPS_TAG:-{}}}", ctx.version);
+                ensure!(
+                    text.contains(&want),
+                    "no `{want}` (bump it with the crate version)"
+                );
+            }
+            Ok(format!("tag {}", ctx.version))
+        },
+    );
     suite.check("images share the binary layer", || {
         let digests: Vec<&String> = ctx.built.iter().map(|b| &b.layer_digests[0]).collect();
         ensure!(
