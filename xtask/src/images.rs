@@ -411,6 +411,34 @@ fn home_dir(var: &str, fallback: &str) -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))
 }
 
+/// The compiler flags of the image binary: static, and every machine-specific path
+/// (the checkout, `$CARGO_HOME` with the registry sources, `$RUSTUP_HOME`) remapped to a
+/// fixed one, so the binary does not depend on where things are.
+pub fn rustflags(
+    root: &Path,
+    cargo_home: Option<&Path>,
+    rustup_home: Option<&Path>,
+) -> Vec<String> {
+    let mut flags = vec![
+        "-C".to_string(),
+        "target-feature=+crt-static".to_string(),
+        format!("--remap-path-prefix={}={REMAPPED_ROOT}", root.display()),
+    ];
+    if let Some(cargo_home) = cargo_home {
+        flags.push(format!(
+            "--remap-path-prefix={}=/cargo",
+            cargo_home.display()
+        ));
+    }
+    if let Some(rustup_home) = rustup_home {
+        flags.push(format!(
+            "--remap-path-prefix={}=/rustup",
+            rustup_home.display()
+        ));
+    }
+    flags
+}
+
 /// Builds the static release binary of the checkout at `root` and returns its path.
 ///
 /// A separate target directory (`target/image-build`) keeps these RUSTFLAGS from
@@ -421,23 +449,11 @@ fn home_dir(var: &str, fallback: &str) -> Option<PathBuf> {
 pub fn build_binary(root: &Path, background: bool) -> Result<PathBuf> {
     let root = root.canonicalize()?;
     let target_dir = root.join("target/image-build");
-    let mut flags = vec![
-        "-C".to_string(),
-        "target-feature=+crt-static".to_string(),
-        format!("--remap-path-prefix={}={REMAPPED_ROOT}", root.display()),
-    ];
-    if let Some(cargo_home) = home_dir("CARGO_HOME", ".cargo") {
-        flags.push(format!(
-            "--remap-path-prefix={}=/cargo",
-            cargo_home.display()
-        ));
-    }
-    if let Some(rustup_home) = home_dir("RUSTUP_HOME", ".rustup") {
-        flags.push(format!(
-            "--remap-path-prefix={}=/rustup",
-            rustup_home.display()
-        ));
-    }
+    let flags = rustflags(
+        &root,
+        home_dir("CARGO_HOME", ".cargo").as_deref(),
+        home_dir("RUSTUP_HOME", ".rustup").as_deref(),
+    );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("images: building the static binary in {}", root.display());
     let cmd = if background {
@@ -741,6 +757,22 @@ mod tests {
         assert_eq!(dirs["models/"].0.uid().unwrap(), 65534);
         assert_eq!(dirs["tmp/"].0.mode().unwrap(), 0o1777);
         assert!(!dirs.keys().any(|k| k.contains("sh")), "no shell");
+    }
+
+    #[test]
+    fn rustflags_remap_every_local_path() {
+        let flags = rustflags(
+            Path::new("/somewhere/else/mlops"),
+            Some(Path::new("/home/u/.cargo")),
+            Some(Path::new("/home/u/.rustup")),
+        );
+        assert_eq!(flags[..2], ["-C", "target-feature=+crt-static"]);
+        assert!(flags.contains(&"--remap-path-prefix=/somewhere/else/mlops=/build/mlops".into()));
+        assert!(flags.contains(&"--remap-path-prefix=/home/u/.cargo=/cargo".into()));
+        assert!(flags.contains(&"--remap-path-prefix=/home/u/.rustup=/rustup".into()));
+        // Two checkouts differ only in the remapped prefix, never in the result.
+        let other = rustflags(Path::new("/tmp/x"), None, None);
+        assert_eq!(other[2], "--remap-path-prefix=/tmp/x=/build/mlops");
     }
 
     #[test]
