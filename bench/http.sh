@@ -48,7 +48,8 @@ addr=127.0.0.1:$port
 # One GET /ready through bash's /dev/tcp: no process to spawn, so polling it in a tight
 # loop measures start-up to within a fraction of a millisecond.
 ready_once() {
-  exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || return 1
+  # The group keeps the 2>/dev/null from applying to the whole script.
+  { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
   printf 'GET /ready HTTP/1.0\r\nHost: bench\r\n\r\n' >&3
   local line=
   IFS= read -r -t 1 line <&3 || true
