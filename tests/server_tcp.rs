@@ -247,6 +247,33 @@ fn a_request_slower_than_the_timeout_gets_408() {
 }
 
 #[test]
+fn slow_headers_and_idle_connections_are_closed_after_the_header_timeout() {
+    let fx = trained(&[]);
+    let server = Server::start(&fx.model, &["--header-read-timeout-ms", "200"]);
+    // The server must hang up (EOF or reset) well before this client gives up waiting.
+    let hung_up = |r: std::io::Result<HttpResponse>| match r {
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+        ),
+        Ok(_) => false,
+    };
+    // Half a request head, then silence.
+    let mut slow = Conn::open(server.addr).unwrap();
+    slow.write(b"GET /health HTTP/1.1\r\nHost: te").unwrap();
+    assert!(hung_up(slow.read_response()));
+    // A keep-alive connection that stays idle after a request.
+    let mut idle = Conn::open(server.addr).unwrap();
+    assert_eq!(idle.request("GET", "/health", None).unwrap().status, 200);
+    assert!(hung_up(idle.read_response()));
+    // The server itself is fine.
+    assert_eq!(
+        http(server.addr, "GET", "/ready", None).unwrap().status,
+        200
+    );
+}
+
+#[test]
 fn json_logs_have_one_line_per_request() {
     let fx = trained(&[]);
     let server = Server::start(&fx.model, &["--log-format", "json"]);

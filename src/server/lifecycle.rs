@@ -16,16 +16,14 @@
 //! single-threaded runtime with `--workers 1` (see BENCHMARKS.md for the comparison).
 
 use std::io::IsTerminal;
-use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
-use super::{AppState, LogFormat, ServeArgs, app};
+use super::{AppState, LogFormat, ServeArgs, app, listener};
 
 /// Where shutdown stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -111,10 +109,6 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let listener = listener.tap_io(|tcp| {
-        // Small responses: do not let Nagle's algorithm hold them back.
-        let _ = tcp.set_nodelay(true);
-    });
 
     let reloader = state.clone();
     tokio::spawn(async move {
@@ -151,27 +145,24 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
     });
 
     let mut closing = phase_rx.clone();
-    let server =
-        axum::serve(listener, app(state).into_make_service()).with_graceful_shutdown(async move {
-            let _ = closing.wait_for(|p| *p >= Phase::Closing).await;
-        });
+    let stop = async move {
+        let _ = closing.wait_for(|p| *p >= Phase::Closing).await;
+    };
+    let header_read_timeout = Duration::from_millis(args.header_read_timeout_ms);
+    let accepting = listener::serve_until(listener, app(state), header_read_timeout, stop);
     tracing::info!("listening on {local}");
     tracing::info!(
         startup_ms = started.elapsed().as_secs_f64() * 1e3,
         "ready: serving predictions on http://{local}/predict"
     );
-
-    let mut server = pin!(server.into_future());
+    // Serve until the listener closes, then give open connections a bounded time.
+    let connections = accepting.await;
+    let open = connections.count();
+    let timeout = Duration::from_millis(args.shutdown_timeout_ms);
     let mut phase = phase_rx;
     tokio::select! {
-        result = &mut server => return result.context("the server stopped unexpectedly"),
-        _ = phase.wait_for(|p| *p >= Phase::Closing) => {}
-    }
-    let timeout = Duration::from_millis(args.shutdown_timeout_ms);
-    tokio::select! {
-        result = &mut server => {
-            result.context("the server failed while shutting down")?;
-            tracing::info!("all requests finished; exiting");
+        () = connections.shutdown() => {
+            tracing::info!(connections = open, "listener closed, all requests finished; exiting");
         }
         _ = tokio::time::sleep(timeout) => {
             tracing::warn!(

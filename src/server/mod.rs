@@ -8,11 +8,13 @@
 //! * [`error`]: the one JSON error envelope;
 //! * [`middleware`]: request ids, bounded concurrency, timeouts, metrics, access log;
 //! * [`metrics`] and [`openapi`]: `/metrics` and `/openapi.json`;
-//! * [`lifecycle`]: start-up, signals (graceful shutdown, SIGHUP reload) and logging.
+//! * [`lifecycle`]: start-up, signals (graceful shutdown, SIGHUP reload) and logging;
+//! * [`listener`]: accepting connections and serving HTTP/1.1 on them.
 
 pub mod error;
 pub mod json;
 pub mod lifecycle;
+pub mod listener;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -67,6 +69,11 @@ pub struct ServeArgs {
     /// Most requests handled at once; beyond it, 503 with Retry-After (probes exempt).
     #[arg(long, env = "MLOPS_MAX_IN_FLIGHT", default_value_t = 256, value_parser = in_flight_limit)]
     pub max_in_flight: usize,
+    /// Time allowed for a request's head to arrive, in milliseconds; also how long an
+    /// idle keep-alive connection stays open.
+    #[arg(long, env = "MLOPS_HEADER_READ_TIMEOUT_MS", default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
     /// After SIGTERM/SIGINT, keep serving this long with readiness off (for load
     /// balancers to notice) before closing the listener, in milliseconds.
     #[arg(long, env = "MLOPS_SHUTDOWN_DELAY_MS", default_value_t = 0)]
