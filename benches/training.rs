@@ -14,24 +14,34 @@ use mlops::model::{Model, TrainParams};
 use mlops::training;
 
 fn iris() -> Dataset {
-    Dataset::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv"), None).unwrap()
+    Dataset::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv"),
+        None,
+    )
+    .unwrap()
 }
 
 fn bench_training(c: &mut Criterion) {
     let params = TrainParams::default();
     let mut group = c.benchmark_group("train");
-    group.sample_size(20).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
     let data = iris();
     group.bench_function("iris_150x4_100_trees", |b| {
         b.iter(|| training::train(black_box(&data), &params, "iris", None).unwrap())
     });
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     for rows in [1_000, 10_000] {
         let data = dataset::synthetic(rows, 4, 3, 42);
         group.throughput(Throughput::Elements(rows as u64));
-        group.bench_with_input(BenchmarkId::new("synthetic_x4_100_trees", rows), &data, |b, d| {
-            b.iter(|| training::train(d, &params, "synthetic", None).unwrap())
-        });
+        group.bench_with_input(
+            BenchmarkId::new("synthetic_x4_100_trees", rows),
+            &data,
+            |b, d| b.iter(|| training::train(d, &params, "synthetic", None).unwrap()),
+        );
     }
     group.finish();
 }

@@ -20,7 +20,11 @@ fn main() {
         .skip(1)
         .map(|a| a.parse().expect("sizes are row counts"))
         .collect();
-    let sizes = if sizes.is_empty() { vec![1_000, 10_000] } else { sizes };
+    let sizes = if sizes.is_empty() {
+        vec![1_000, 10_000]
+    } else {
+        sizes
+    };
     println!("rows,seconds,nodes,nodes_per_tree,test_accuracy");
     for rows in sizes {
         let data = dataset::synthetic(rows, 4, 3, 42);
@@ -28,7 +32,14 @@ fn main() {
         let trained = training::train(&data, &TrainParams::default(), "scaling", None)
             .expect("synthetic data trains");
         let seconds = started.elapsed().as_secs_f64();
-        let nodes: usize = trained.model.body.forest.trees.iter().map(|t| t.nodes.len()).sum();
+        let nodes: usize = trained
+            .model
+            .body
+            .forest
+            .trees
+            .iter()
+            .map(|t| t.nodes.len())
+            .sum();
         println!(
             "{rows},{seconds:.3},{nodes},{:.0},{:.4}",
             nodes as f64 / 100.0,
