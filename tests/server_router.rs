@@ -666,6 +666,17 @@ async fn the_openapi_document_is_well_formed() {
     // The predict request documents both forms of a row.
     let row = &doc["components"]["schemas"]["RowDoc"];
     assert_eq!(row["oneOf"].as_array().map(Vec::len), Some(2), "{row}");
+    assert_eq!(row["oneOf"][0]["type"], "array", "rows are untagged: {row}");
+    // And both forms of the answer.
+    let ok = &doc["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+        ["$ref"];
+    let name = ok.as_str().unwrap().rsplit('/').next().unwrap();
+    let answer = &doc["components"]["schemas"][name];
+    assert_eq!(
+        answer["oneOf"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
 }
 
 // ------------------------------------------------------------ property test

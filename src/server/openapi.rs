@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorDetail, V2ErrorBody};
-use super::predict::{PredictRequestDoc, Prediction, Predictions, RowDoc};
+use super::predict::{PredictRequestDoc, PredictResponseDoc, Prediction, Predictions, RowDoc};
 use super::routes::{self, Health, Readiness};
 use super::state::ModelInfo;
 use super::{predict, v2};
@@ -39,6 +39,7 @@ use super::{predict, v2};
     ),
     components(schemas(
         ErrorBody, ErrorDetail, V2ErrorBody, Health, Readiness, ModelInfo, PredictRequestDoc, RowDoc,
+        PredictResponseDoc,
         Prediction, Predictions,
     )),
     tags(

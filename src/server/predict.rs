@@ -67,8 +67,11 @@ impl<'de> Deserialize<'de> for Row {
     }
 }
 
-/// Documentation of [`PredictRequest`] (its parsing is hand-written for speed and errors).
-#[derive(ToSchema)]
+// The two types below only describe the request in the OpenAPI document: the real
+// parsing ([`PredictRequest`], [`Row`]) is hand-written for speed and precise errors.
+
+/// One row (`features`) or a batch (`instances`); give exactly one of them.
+#[derive(Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct PredictRequestDoc {
     /// One row: values in the model's feature order, or an object by feature name.
@@ -77,14 +80,28 @@ pub struct PredictRequestDoc {
     instances: Option<Vec<RowDoc>>,
 }
 
-/// Documentation of [`Row`].
-#[derive(ToSchema)]
+/// A row: values in the model's feature order (see `GET /model`), or an object from
+/// feature name to value with every feature exactly once. Values are numbers (numeric
+/// strings are accepted); NaN, infinities and null are refused with 422.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
 pub enum RowDoc {
-    /// Values in the model's feature order (see `GET /model`).
+    /// Values in the model's feature order.
     Positional(Vec<f64>),
-    /// Values by feature name; every feature exactly once.
+    /// Values by feature name.
     Named(std::collections::BTreeMap<String, f64>),
+}
+
+/// `{"prediction": ...}` for `features`, `{"predictions": [...]}` for `instances`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum PredictResponseDoc<'a> {
+    /// The answer for one row.
+    One(Prediction<'a>),
+    /// The answer for a batch.
+    Many(Predictions<'a>),
 }
 
 /// The answer for one row.
@@ -114,7 +131,7 @@ pub struct Predictions<'a> {
         example = json!({"features": [5.1, 3.5, 1.4, 0.2]})),
     responses(
         (status = 200, description = "One prediction (for `features`) or several (for `instances`)",
-            content((Prediction = "application/json"), (Predictions = "application/json"))),
+            body = PredictResponseDoc),
         (status = 400, description = "The body is not JSON", body = ErrorBody),
         (status = 408, description = "The request took longer than --request-timeout-ms", body = ErrorBody),
         (status = 413, description = "Body or batch over the limits", body = ErrorBody),
