@@ -441,27 +441,19 @@ mod tests {
 
     #[test]
     fn refuses_unusable_files() {
-        assert!(matches!(parse("", None), Err(DatasetError::Empty { .. })));
-        assert!(matches!(
-            parse(" \n\n", None),
-            Err(DatasetError::Empty { .. })
-        ));
-        assert!(matches!(
-            parse("a,y\n", None),
-            Err(DatasetError::HeaderOnly { .. })
-        ));
-        assert!(matches!(
-            parse("a,y\n1,p\n2,p\n", None),
-            Err(DatasetError::TooFewClasses { .. })
-        ));
-        assert!(matches!(
-            parse("y\np\n", None),
-            Err(DatasetError::BadHeader { .. })
-        ));
-        assert!(matches!(
-            parse("a,a,y\n1,2,p\n", None),
-            Err(DatasetError::BadHeader { .. })
-        ));
+        let kind = |text: &str| match parse(text, None) {
+            Err(DatasetError::Empty { .. }) => "empty",
+            Err(DatasetError::HeaderOnly { .. }) => "header only",
+            Err(DatasetError::TooFewClasses { .. }) => "one class",
+            Err(DatasetError::BadHeader { .. }) => "bad header",
+            other => panic!("unexpected result for {text:?}: {other:?}"),
+        };
+        assert_eq!(kind(""), "empty");
+        assert_eq!(kind(" \n\n"), "empty");
+        assert_eq!(kind("a,y\n"), "header only");
+        assert_eq!(kind("a,y\n1,p\n2,p\n"), "one class");
+        assert_eq!(kind("y\np\n"), "bad header");
+        assert_eq!(kind("a,a,y\n1,2,p\n"), "bad header");
         let e = parse("a,y\n1,p\n2,q\n", Some("nope"))
             .unwrap_err()
             .to_string();

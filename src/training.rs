@@ -321,36 +321,19 @@ mod tests {
     #[test]
     fn refuses_bad_params_and_tiny_classes() {
         let d = iris();
-        for p in [
-            TrainParams {
-                trees: 0,
-                ..Default::default()
-            },
-            TrainParams {
-                test_fraction: 1.0,
-                ..Default::default()
-            },
-            TrainParams {
-                test_fraction: 0.0,
-                ..Default::default()
-            },
-            TrainParams {
-                min_samples_leaf: 0,
-                ..Default::default()
-            },
-            TrainParams {
-                features_per_split: Some(5),
-                ..Default::default()
-            },
-            TrainParams {
-                max_depth: Some(0),
-                ..Default::default()
-            },
-        ] {
-            assert!(
-                matches!(train(&d, &p, "x", None), Err(TrainError::InvalidParams(_))),
-                "{p:?}"
-            );
+        let changes: [fn(&mut TrainParams); 6] = [
+            |p| p.trees = 0,
+            |p| p.test_fraction = 1.0,
+            |p| p.test_fraction = 0.0,
+            |p| p.min_samples_leaf = 0,
+            |p| p.features_per_split = Some(5),
+            |p| p.max_depth = Some(0),
+        ];
+        for change in changes {
+            let mut p = TrainParams::default();
+            change(&mut p);
+            let result = train(&d, &p, "x", None);
+            assert!(matches!(result, Err(TrainError::InvalidParams(_))), "{p:?}");
         }
         let small = Dataset::parse(
             Path::new("s.csv"),
