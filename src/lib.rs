@@ -8,7 +8,12 @@
 //! * [`training`]: the deterministic split, smartcore training, evaluation;
 //! * [`metrics`]: accuracy, per-class report and confusion matrix (`metrics.json`);
 //! * [`atomic`]: crash-safe file writes;
-//! * [`cli`]: the command-line interface and what each command does.
+//! * [`cli`]: the command-line interface and what each command does;
+//! * [`server`]: the HTTP prediction service (`mlops serve`);
+//! * [`probe`]: the container health check (`mlops probe`).
+
+// Every public item says why it exists; CI (clippy -D warnings) holds us to it.
+#![warn(missing_docs)]
 
 pub mod atomic;
 pub mod cli;
