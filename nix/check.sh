@@ -58,6 +58,33 @@ check() {
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# needs TOOL NAME: true when TOOL is on PATH; otherwise check NAME fails, saying TOOL is
+# missing.
+needs() {
+  if have "$1"; then return 0; fi
+  echo "$1 is missing" >"$log"
+  fail "$2"
+  return 1
+}
+
+# nix_json_check WHAT NIX_ARGS... <<'PY' ... PY: evaluates NIX_ARGS with
+# `nix-instantiate --eval --strict --json`, then runs the Python check read from stdin
+# with that JSON in $NIX_JSON. The check appends what is wrong to its list `errors`; here
+# they are printed, then `WHAT: ok` or `WHAT: N problem(s)`, and any makes it fail.
+nix_json_check() {
+  local what="$1" json script
+  shift
+  # </dev/null: stdin holds the Python check.
+  json="$(nix-instantiate --eval --strict --json "$@" </dev/null)" || return 1
+  script="$(cat)"
+  printf '%s\n' "$script" '
+import sys
+for e in errors:
+    print(e)
+print(sys.argv[1] + ":", "ok" if not errors else f"{len(errors)} problem(s)")
+sys.exit(1 if errors else 0)' | NIX_JSON="$json" python3 - "$what"
+}
+
 apt_updated=false
 apt_install() {
   if [[ "$(id -u)" != 0 ]] || ! have apt-get; then
@@ -136,11 +163,8 @@ if [[ ${#nix_files[@]} -eq 0 ]]; then
 fi
 
 for file in "${nix_files[@]}"; do
-  if have nix-instantiate; then
+  if needs nix-instantiate "parse $file"; then
     check "parse $file" nix-instantiate --parse "$file"
-  else
-    echo "nix-instantiate is missing" >"$log"
-    fail "parse $file"
   fi
 done
 
@@ -152,24 +176,19 @@ else
   echo "     !!! statix did NOT run: put a statix binary on PATH or set STATIX_SRC !!!"
 fi
 
-if have deadnix; then
+if needs deadnix "deadnix --fail"; then
   check "deadnix --fail" deadnix --fail "${nix_files[@]}"
-else
-  echo "deadnix is missing" >"$log"
-  fail "deadnix --fail"
 fi
 
 # flake.lock against flake.nix. The flake's inputs are plain data, so Debian's Nix can
 # evaluate them without fetching anything.
 check_lock() {
-  local inputs
-  inputs="$(nix-instantiate --eval --strict --json -E '(import ./flake.nix).inputs')" || return 1
-  FLAKE_INPUTS="$inputs" python3 - <<'PY'
+  nix_json_check flake.lock -E '(import ./flake.nix).inputs' <<'PY'
 import json, os, re, sys
 
 errors = []
 lock = json.load(open("flake.lock"))
-inputs = json.loads(os.environ["FLAKE_INPUTS"])
+inputs = json.loads(os.environ["NIX_JSON"])
 nodes = lock.get("nodes", {})
 
 if lock.get("version") != 7:
@@ -225,29 +244,19 @@ for name, spec in sorted(inputs.items()):
 reachable = {root_name} | {n for n in root.get("inputs", {}).values() if isinstance(n, str)}
 for extra in sorted(set(nodes) - reachable):
     errors.append(f"node {extra!r} is not referenced from the root")
-
-for e in errors:
-    print(e)
-print("flake.lock:", "ok" if not errors else f"{len(errors)} problem(s)")
-sys.exit(1 if errors else 0)
 PY
 }
-if have nix-instantiate; then
+if needs nix-instantiate "flake.lock"; then
   check "flake.lock locks nixpkgs, crane, rust-overlay as flake.nix says" check_lock
-else
-  echo "nix-instantiate is missing" >"$log"
-  fail "flake.lock"
 fi
 
 # The image configurations, evaluated from nix/images.nix with a stand-in for nixpkgs.
 check_images() {
-  local images
-  images="$(nix-instantiate --eval --strict --json nix/images-eval.nix)" || return 1
-  IMAGES="$images" python3 - <<'PY'
+  nix_json_check images nix/images-eval.nix <<'PY'
 import json, os, stat, subprocess, sys, tempfile, tomllib
 
 errors = []
-images = json.loads(os.environ["IMAGES"])
+images = json.loads(os.environ["NIX_JSON"])
 decl = tomllib.load(open("nix/images.toml", "rb"))
 version = tomllib.load(open("Cargo.toml", "rb"))["package"]["version"]
 common = decl["common"]
@@ -299,30 +308,20 @@ for name, spec in decl["images"].items():
                 owner = f"{st.st_uid}:{st.st_gid}"
                 if owner != d["owner"]:
                     errors.append(f"{name}: /{d['path']} owner {owner}, want {d['owner']}")
-
-for e in errors:
-    print(e)
-print("images:", "ok" if not errors else f"{len(errors)} problem(s)")
-sys.exit(1 if errors else 0)
 PY
 }
-if have nix-instantiate; then
+if needs nix-instantiate "image configs"; then
   check "image configs follow nix/images.toml" check_images
-else
-  echo "nix-instantiate is missing" >"$log"
-  fail "image configs"
 fi
 
 # The flake's outputs, evaluated against stand-ins for nixpkgs, crane and rust-overlay
 # (nix/flake-eval.nix): the outputs the issue names, and what is passed to crane.
 check_outputs() {
-  local outputs
-  outputs="$(nix-instantiate --eval --strict --json nix/flake-eval.nix)" || return 1
-  OUTPUTS="$outputs" REPO="$repo" python3 - <<'PY'
+  REPO="$repo" nix_json_check "flake outputs" nix/flake-eval.nix <<'PY'
 import json, os, sys, tomllib
 
 errors = []
-o = json.loads(os.environ["OUTPUTS"])
+o = json.loads(os.environ["NIX_JSON"])
 repo = os.environ["REPO"]
 version = tomllib.load(open("Cargo.toml", "rb"))["package"]["version"]
 
@@ -382,18 +381,10 @@ shell = " ".join(map(str, o["devShell"].get("packages", [])))
 for tool in ("skopeo", "docker-compose"):
     if tool not in shell:
         errors.append(f"devShells.default lacks {tool}")
-
-for e in errors:
-    print(e)
-print("flake outputs:", "ok" if not errors else f"{len(errors)} problem(s)")
-sys.exit(1 if errors else 0)
 PY
 }
-if have nix-instantiate; then
+if needs nix-instantiate "flake outputs"; then
   check "flake outputs and crane arguments" check_outputs
-else
-  echo "nix-instantiate is missing" >"$log"
-  fail "flake outputs"
 fi
 
 # The app bodies as writeShellApplication assembles them: shebang, the three bash
@@ -413,11 +404,8 @@ check_app_script() {
   return "$status"
 }
 for body in nix/load.sh nix/push.sh; do
-  if have shellcheck; then
+  if needs shellcheck "shellcheck $body"; then
     check "shellcheck $body" check_app_script "$body"
-  else
-    echo "shellcheck is missing" >"$log"
-    fail "shellcheck $body"
   fi
 done
 
@@ -434,12 +422,9 @@ else
   fail "actionlint $workflow"
 fi
 
-if have zizmor; then
+if needs zizmor "zizmor $workflow"; then
   # --offline: no GitHub API look-ups (no network here). zizmor exits non-zero on findings.
   check "zizmor --offline $workflow" zizmor --offline --no-progress "$workflow"
-else
-  echo "zizmor is missing" >"$log"
-  fail "zizmor $workflow"
 fi
 
 echo

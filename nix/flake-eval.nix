@@ -9,14 +9,7 @@ let
   stubs = {
     outPath = ./flake-eval-pkgs.nix;
   };
-  # A derivation stand-in: its output path, the arguments it was given, and their meta.
-  drv =
-    name: args:
-    {
-      outPath = "/nix/store/00000000000000000000000000000000-${name}";
-      inherit args;
-    }
-    // builtins.intersectAttrs { meta = null; } args;
+  inherit (import ./eval-stubs.nix) drv;
   # crane's API as used (ipetkov/crane lib/default.nix: mkLib, overrideToolchain,
   # fileset.commonCargoSources, crateNameFromCargoToml, buildDepsOnly, buildPackage,
   # cargoFmt, cargoClippy, cargoNextest, devShell).

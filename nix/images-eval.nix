@@ -1,26 +1,11 @@
 # Evaluates nix/images.nix without nixpkgs, so nix/check.sh can check the image
 # configurations on a machine that has only Debian's nix-instantiate (which cannot build
-# or fetch here): the few lib functions images.nix uses, re-implemented from builtins with
-# nixpkgs' semantics, and a dockerTools whose buildLayeredImage returns its arguments.
+# or fetch here): the lib functions images.nix uses, re-implemented from builtins with
+# nixpkgs' semantics (nix/eval-stubs.nix), and a dockerTools whose buildLayeredImage
+# returns its arguments.
 #   nix-instantiate --eval --strict --json nix/images-eval.nix
 let
-  lib = {
-    inherit (builtins) mapAttrs;
-    subtractLists = e: builtins.filter (x: !(builtins.elem x e));
-    assertMsg = pred: msg: pred || builtins.throw msg;
-    concatMapStrings = f: list: builtins.concatStringsSep "" (map f list);
-    # Always quotes; nixpkgs leaves plain words bare. Same shell meaning either way.
-    escapeShellArg = s: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] s}'";
-    optionalAttrs = cond: attrs: if cond then attrs else { };
-    genAttrs =
-      names: f:
-      builtins.listToAttrs (
-        map (name: {
-          inherit name;
-          value = f name;
-        }) names
-      );
-  };
+  inherit (import ./eval-stubs.nix) lib;
   dockerTools.buildLayeredImage = args: args;
 in
 import ./images.nix {

@@ -111,30 +111,16 @@ impl Daemon {
         if Daemon::answers() {
             return Ok(Daemon { pid: None, log });
         }
-        let file = std::fs::File::create(&log)?;
-        let mut command = std::process::Command::new("dockerd");
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .stdin(std::process::Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            .spawn()
-            .context("starting dockerd")?;
+        let pid = spawn_server(std::process::Command::new("dockerd"), &log)?;
         let daemon = Daemon {
-            pid: Some(child.id()),
+            pid: Some(pid),
             log,
         };
-        // Reap it in the background so that it does not linger as a zombie.
-        std::thread::spawn(move || {
-            let mut child = child;
-            let _ = child.wait();
+        let answered = poll(Duration::from_secs(60), Duration::from_millis(200), || {
+            Daemon::answers().then_some(())
         });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if Daemon::answers() {
-                return Ok(daemon);
-            }
-            std::thread::sleep(Duration::from_millis(200));
+        if answered.is_some() {
+            return Ok(daemon);
         }
         let tail = std::fs::read_to_string(&daemon.log).unwrap_or_default();
         daemon.stop();
@@ -146,16 +132,50 @@ impl Daemon {
     pub fn stop(&self) -> bool {
         let Some(pid) = self.pid else { return true };
         crate::proc::kill_pid(pid, "TERM");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if !pid_alive(pid) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if exits_within(pid, Duration::from_secs(30), Duration::from_millis(100)) {
+            return true;
         }
         kill_group(pid, "KILL");
         false
     }
+}
+
+/// Starts a server that outlives this call: in its own process group (so that stopping
+/// it reaches its children too), stdin closed, stdout and stderr into a new `log` file.
+/// A thread reaps it when it exits so that it does not linger as a zombie. Returns its
+/// pid.
+fn spawn_server(mut command: std::process::Command, log: &Path) -> Result<u32> {
+    let file = std::fs::File::create(log)?;
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .spawn()
+        .with_context(|| format!("starting {}", command.get_program().to_string_lossy()))?;
+    let pid = child.id();
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = child.wait();
+    });
+    Ok(pid)
+}
+
+/// Calls `ready` every `every` until it gives `Some`, for at most `within`.
+fn poll<T>(within: Duration, every: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(value) = ready() {
+            return Some(value);
+        }
+        std::thread::sleep(every);
+    }
+    None
+}
+
+/// Waits at most `within` (looking every `every`) for `pid` to exit; true if it did.
+fn exits_within(pid: u32, within: Duration, every: Duration) -> bool {
+    poll(within, every, || (!pid_alive(pid)).then_some(())).is_some()
 }
 
 /// True while a process exists and is not a zombie.
@@ -266,17 +286,31 @@ impl Compose {
         self.cmd(args).run()
     }
 
+    /// Ids that `docker <list> -q` gives for this project (`list` is e.g. `["ps", "-a"]`
+    /// or `["volume", "ls"]`, plus any further filter): compose labels everything it
+    /// creates with the project name.
+    pub fn ids(&self, list: &[&str]) -> Result<Vec<String>> {
+        let filter = format!("label=com.docker.compose.project={}", self.project);
+        let mut args = list.to_vec();
+        args.extend(["-q", "--filter", &filter]);
+        Ok(docker_out(&args)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
     /// Ids of what Docker holds under this project's label: containers, volumes, networks.
     pub fn leftovers(&self) -> Result<Vec<String>> {
-        let filter = format!("label=com.docker.compose.project={}", self.project);
         let mut ids = Vec::new();
-        for (what, args) in [
-            ("container", vec!["ps", "-a", "-q", "--filter", &filter]),
-            ("volume", vec!["volume", "ls", "-q", "--filter", &filter]),
-            ("network", vec!["network", "ls", "-q", "--filter", &filter]),
+        for (what, list) in [
+            ("container", ["ps", "-a"]),
+            ("volume", ["volume", "ls"]),
+            ("network", ["network", "ls"]),
         ] {
-            for id in docker_out(&args)?.lines().filter(|l| !l.trim().is_empty()) {
-                ids.push(format!("{what} {}", id.trim()));
+            for id in self.ids(&list)? {
+                ids.push(format!("{what} {id}"));
             }
         }
         Ok(ids)
@@ -434,38 +468,24 @@ impl Registry {
             dir.join("htpasswd").display()
         );
         std::fs::write(dir.join("config.yml"), config)?;
-        let log = std::fs::File::create(dir.join("registry.log"))?;
         let mut command = std::process::Command::new("docker-registry");
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .arg("serve")
-            .arg(dir.join("config.yml"))
-            .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("starting docker-registry")?;
+        command.arg("serve").arg(dir.join("config.yml"));
         let registry = Registry {
-            pid: child.id(),
+            pid: spawn_server(command, &dir.join("registry.log"))?,
             port,
             user,
             password,
         };
-        std::thread::spawn(move || {
-            let mut child = child;
-            let _ = child.wait();
+        let answered = poll(Duration::from_secs(20), Duration::from_millis(100), || {
+            http(port, "GET", "/v2/", None).ok()
         });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok((status, _)) = http(port, "GET", "/v2/", None) {
-                // 401: up, and asking for credentials.
-                ensure!(
-                    status == 401,
-                    "registry /v2/ answered {status}, expected 401"
-                );
-                return Ok(registry);
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if let Some((status, _)) = answered {
+            // 401: up, and asking for credentials.
+            ensure!(
+                status == 401,
+                "registry /v2/ answered {status}, expected 401"
+            );
+            return Ok(registry);
         }
         let log = std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default();
         registry.stop();
@@ -478,12 +498,8 @@ impl Registry {
 
     pub fn stop(&self) -> bool {
         kill_group(self.pid, "TERM");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if !pid_alive(self.pid) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if exits_within(self.pid, Duration::from_secs(10), Duration::from_millis(50)) {
+            return true;
         }
         kill_group(self.pid, "KILL");
         std::thread::sleep(Duration::from_millis(200));

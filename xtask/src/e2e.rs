@@ -577,51 +577,83 @@ fn compose_files(ctx: &Ctx) -> Vec<PathBuf> {
     ]
 }
 
-fn new_compose(
-    ctx: &Ctx,
+/// One Compose flavour under test: what its scenarios need to start their projects.
+struct ComposeUnderTest<'a> {
+    ctx: &'a Ctx,
     kind: ComposeKind,
     docker_config: Option<PathBuf>,
-    what: &str,
-    extra: Option<PathBuf>,
-) -> Result<(Compose, u16)> {
-    let port = free_port()?;
-    let tag = match kind {
-        ComposeKind::V1 => "v1",
-        ComposeKind::V2 => "v2",
-    };
-    let mut files = compose_files(ctx);
-    files.extend(extra);
-    Ok((
-        Compose {
-            kind,
+    /// "compose v1" or "compose v2", the start of each check's name.
+    label: &'static str,
+}
+
+impl ComposeUnderTest<'_> {
+    /// A new project on a free port (its name unique to this run and scenario `what`),
+    /// with `extra` laid over the compose files. Its teardown is registered as a clean-up
+    /// step at once, so the project goes away even when a check fails or the scenario
+    /// aborts.
+    fn project(
+        &self,
+        cleanup: &mut Cleanup,
+        what: &str,
+        extra: Option<PathBuf>,
+    ) -> Result<(Compose, u16)> {
+        let port = free_port()?;
+        let tag = match self.kind {
+            ComposeKind::V1 => "v1",
+            ComposeKind::V2 => "v2",
+        };
+        let mut files = compose_files(self.ctx);
+        files.extend(extra);
+        let compose = Compose {
+            kind: self.kind,
             project: format!("mlopse2e{}{tag}{what}", std::process::id()),
             files,
             env: vec![
                 ("MLOPS_API_ADDR".into(), "127.0.0.1".into()),
                 ("MLOPS_API_PORT".into(), port.to_string()),
-                ("MLOPS_TAG".into(), ctx.version.clone()),
+                ("MLOPS_TAG".into(), self.ctx.version.clone()),
             ],
-            docker_config,
-        },
-        port,
-    ))
+            docker_config: self.docker_config.clone(),
+        };
+        {
+            let compose = compose.clone();
+            cleanup.push(
+                format!("{}: down, project {}", self.label, compose.project),
+                move || {
+                    compose.teardown()?;
+                    Ok("no container, volume or network left".into())
+                },
+            );
+        }
+        Ok((compose, port))
+    }
+}
+
+/// `up -d` without building or pulling: the images are the ones loaded from the archives.
+fn up_args(kind: ComposeKind) -> &'static [&'static str] {
+    match kind {
+        // 1.29 has no --wait (it would print the usage and exit 0): compose_happy polls for
+        // health instead.
+        ComposeKind::V1 => &["up", "-d", "--no-build"],
+        ComposeKind::V2 => &[
+            "up",
+            "-d",
+            "--no-build",
+            "--pull",
+            "never",
+            "--wait",
+            "--wait-timeout",
+            "60",
+        ],
+    }
 }
 
 fn service_container(compose: &Compose, service: &str) -> Result<Option<String>> {
-    let out = docker_out(&[
-        "ps",
-        "-a",
-        "-q",
-        "--filter",
-        &format!("label=com.docker.compose.project={}", compose.project),
-        "--filter",
-        &format!("label=com.docker.compose.service={service}"),
-    ])?;
-    Ok(out
-        .lines()
-        .next()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty()))
+    let service = format!("label=com.docker.compose.service={service}");
+    Ok(compose
+        .ids(&["ps", "-a", "--filter", &service])?
+        .into_iter()
+        .next())
 }
 
 fn compose_suite(
@@ -636,18 +668,16 @@ fn compose_suite(
         ComposeKind::V2 => "compose v2",
     };
     let version = kind_version(kind, docker_config.as_deref());
-    if let Err(e) = compose_happy(
-        suite,
-        cleanup,
+    let under = ComposeUnderTest {
         ctx,
         kind,
-        docker_config.clone(),
+        docker_config,
         label,
-        &version,
-    ) {
+    };
+    if let Err(e) = compose_happy(suite, cleanup, &under, &version) {
         suite.fail(&format!("{label}: scenario"), &format!("aborted: {e:#}"));
     }
-    if let Err(e) = compose_failing_train(suite, cleanup, ctx, kind, docker_config, label) {
+    if let Err(e) = compose_failing_train(suite, cleanup, &under) {
         suite.fail(
             &format!("{label}: failing train"),
             &format!("aborted: {e:#}"),
@@ -674,23 +704,11 @@ fn kind_version(kind: ComposeKind, docker_config: Option<&Path>) -> String {
 fn compose_happy(
     suite: &mut Suite,
     cleanup: &mut Cleanup,
-    ctx: &Ctx,
-    kind: ComposeKind,
-    docker_config: Option<PathBuf>,
-    label: &str,
+    under: &ComposeUnderTest,
     version: &str,
 ) -> Result<()> {
-    let (compose, port) = new_compose(ctx, kind, docker_config, "", None)?;
-    {
-        let compose = compose.clone();
-        cleanup.push(
-            format!("{label}: down, project {}", compose.project),
-            move || {
-                compose.teardown()?;
-                Ok("no container, volume or network left".into())
-            },
-        );
-    }
+    let (ctx, kind, label) = (under.ctx, under.kind, under.label);
+    let (compose, port) = under.project(cleanup, "", None)?;
     suite.check(
         &format!("{label} {version}: merged config publishes the API on 127.0.0.1 only"),
         || {
@@ -709,22 +727,8 @@ fn compose_happy(
     );
 
     let t0 = Instant::now();
-    let up_args: Vec<&str> = match kind {
-        // 1.29 has no --wait (it would print the usage and exit 0): poll instead.
-        ComposeKind::V1 => vec!["up", "-d", "--no-build"],
-        ComposeKind::V2 => vec![
-            "up",
-            "-d",
-            "--no-build",
-            "--pull",
-            "never",
-            "--wait",
-            "--wait-timeout",
-            "60",
-        ],
-    };
     let up_ok = suite.check(&format!("{label}: up -d (train once, then api)"), || {
-        let out = compose.run(&up_args)?;
+        let out = compose.run(up_args(kind))?;
         ensure!(out.ok(), "exit {:?}: {}", out.code, out.tail());
         Ok(String::new())
     });
@@ -848,14 +852,11 @@ fn compose_happy(
                 "served {served_model}, volume holds {digest}"
             );
             // As root on the host: the volume's directory, files owned by the image's user.
-            let volume = docker_out(&[
-                "volume",
-                "ls",
-                "-q",
-                "--filter",
-                &format!("label=com.docker.compose.project={}", compose.project),
-            ])?;
-            let volume = volume.lines().next().context("no volume")?.to_string();
+            let volume = compose
+                .ids(&["volume", "ls"])?
+                .into_iter()
+                .next()
+                .context("no volume")?;
             let mountpoint = inspect("volume", &volume)?["Mountpoint"]
                 .as_str()
                 .unwrap_or("")
@@ -903,44 +904,19 @@ fn compose_happy(
 fn compose_failing_train(
     suite: &mut Suite,
     cleanup: &mut Cleanup,
-    ctx: &Ctx,
-    kind: ComposeKind,
-    docker_config: Option<PathBuf>,
-    label: &str,
+    under: &ComposeUnderTest,
 ) -> Result<()> {
+    let (ctx, kind, label) = (under.ctx, under.kind, under.label);
     let override_file = ctx.work.join("docker-compose.failing-train.yml");
     std::fs::write(
         &override_file,
         "services:\n  train:\n    command: [\"train\", \"--data\", \"/data/missing.csv\", \"--out\", \"/models\"]\n",
     )?;
-    let (compose, _) = new_compose(ctx, kind, docker_config, "fail", Some(override_file))?;
-    {
-        let compose = compose.clone();
-        cleanup.push(
-            format!("{label}: down, project {}", compose.project),
-            move || {
-                compose.teardown()?;
-                Ok("no container, volume or network left".into())
-            },
-        );
-    }
+    let (compose, _) = under.project(cleanup, "fail", Some(override_file))?;
     suite.check(
         &format!("{label}: a failing train keeps api from starting"),
         || {
-            let args: Vec<&str> = match kind {
-                ComposeKind::V1 => vec!["up", "-d", "--no-build"],
-                ComposeKind::V2 => vec![
-                    "up",
-                    "-d",
-                    "--no-build",
-                    "--pull",
-                    "never",
-                    "--wait",
-                    "--wait-timeout",
-                    "60",
-                ],
-            };
-            let out = compose.run(&args)?;
+            let out = compose.run(up_args(kind))?;
             ensure!(!out.ok(), "up exited 0 although train failed");
             let train = service_container(&compose, "train")?.context("train never ran")?;
             let code = inspect("container", &train)?["State"]["ExitCode"]
@@ -1048,32 +1024,21 @@ fn registry_suite(suite: &mut Suite, cleanup: &mut Cleanup, ctx: &Ctx) -> Result
                 .args([&source, &dest])
                 .run_ok()?;
                 pushed = std::fs::read_to_string(&digest_file)?.trim().to_string();
-                let raw = skopeo(&[
-                    "inspect",
-                    "--raw",
-                    "--tls-verify=false",
-                    "--creds",
-                    &creds,
-                    &dest,
-                ])
-                .run_ok()?
-                .stdout;
+                // `skopeo inspect [--config] --raw`: the manifest (or the config blob) as
+                // the registry serves it, byte for byte.
+                let inspect_raw = |extra: &[&str]| -> Result<String> {
+                    let mut args = vec!["inspect"];
+                    args.extend_from_slice(extra);
+                    args.extend(["--raw", "--tls-verify=false", "--creds", &creds, &dest]);
+                    Ok(skopeo(&args).run_ok()?.stdout)
+                };
+                let raw = inspect_raw(&[])?;
                 ensure!(
                     sha256_digest(raw.as_bytes()) == pushed,
                     "manifest digest {} != {pushed}",
                     sha256_digest(raw.as_bytes())
                 );
-                let config = skopeo(&[
-                    "inspect",
-                    "--config",
-                    "--raw",
-                    "--tls-verify=false",
-                    "--creds",
-                    &creds,
-                    &dest,
-                ])
-                .run_ok()?
-                .stdout;
+                let config = inspect_raw(&["--config"])?;
                 ensure!(
                     sha256_digest(config.as_bytes()) == b.config_digest,
                     "config changed in transit"
