@@ -11,7 +11,8 @@
 #      request, as in production), and measures process start to the first 200 from
 #      /ready (polled through bash's /dev/tcp, so the poll costs no process spawns);
 #   3. runs `wrk -t1 -c16 -d$DURATION --latency` against /health, /predict (one row) and
-#      /predict (a batch of 100 rows), printing req/s, p50 and p99;
+#      /predict (a batch of 100 rows), printing req/s, p50, p99 and the server's CPU time
+#      per request (which, unlike req/s, hardly moves when other work shares the cores);
 #   4. reads the server's peak RSS (VmHWM) after the load, then stops it with SIGTERM and
 #      measures how long it takes to exit.
 # Needs wrk (Debian: apt-get install wrk) and curl.
@@ -84,23 +85,33 @@ printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nw
 curl -sf "http://$addr/predict" -H 'content-type: application/json' -d '{"features":[5.1,3.5,1.4,0.2]}' >/dev/null
 curl -sf "http://$addr/predict" -H 'content-type: application/json' -d "{\"instances\":[$rows]}" >/dev/null
 
+# The server's CPU time so far (user + system), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+ticks_per_s=$(getconf CLK_TCK)
+
 run() { # name path [script]
   local name=$1 path=$2 script=${3:-}
-  local out
+  local out before after
+  before=$(cpu_ticks)
   out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency ${script:+-s "$script"} "http://$addr$path")
+  after=$(cpu_ticks)
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx or 3xx responses:/ {print $5} /Socket errors:/ {print "socket errors: " $0}' <<<"$out")
-  printf '| %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "${errors:-0}"
+  # Server CPU per request: robust to other load on the machine, unlike req/s.
+  local requests cpu_us
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$ticks_per_s" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$cpu_us" "${errors:-0}"
 }
 
 echo "## mlops serve over HTTP: wrk -t1 -c$CONNECTIONS -d$DURATION, workers=$WORKERS"
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| scenario | req/s | p50 | p99 | non-2xx |"
-echo "| --- | --- | --- | --- | --- |"
+echo "| scenario | req/s | p50 | p99 | server CPU µs/request | non-2xx |"
+echo "| --- | --- | --- | --- | --- | --- |"
 run "GET /health" /health
 run "POST /predict, 1 row" /predict "$work/one.lua"
 run "POST /predict, batch of 100 rows" /predict "$work/batch.lua"
