@@ -397,6 +397,79 @@ async fn bodies_and_batches_over_the_limits_are_413() {
     );
 }
 
+/// A prediction request whose body never finishes arriving.
+fn stalled_predict() -> Request<Body> {
+    let never = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    post_json("/predict", Body::from_stream(never))
+}
+
+#[tokio::test]
+async fn a_request_slower_than_the_timeout_is_408() {
+    let (_, _, app) = setup_with(Limits {
+        request_timeout: std::time::Duration::from_millis(50),
+        ..Limits::default()
+    });
+    let e = expect_error(
+        &app,
+        stalled_predict(),
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+    )
+    .await;
+    assert!(e["message"].as_str().unwrap().contains("50 ms"), "{e}");
+}
+
+#[tokio::test]
+async fn beyond_max_in_flight_the_answer_is_503_with_retry_after() {
+    let (_, state, app) = setup_with(Limits {
+        max_in_flight: 1,
+        ..Limits::default()
+    });
+    // One request holds the only permit while it waits for its body.
+    let holder = tokio::spawn({
+        let app = app.clone();
+        async move { send(&app, stalled_predict()).await }
+    });
+    while !state
+        .metrics()
+        .encode()
+        .contains("mlops_http_requests_in_flight 1")
+    {
+        tokio::task::yield_now().await;
+    }
+    let r = send(
+        &app,
+        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.error_code(), "overloaded");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.header("x-model-digest").is_some() && r.header("x-request-id").is_some());
+    // Probes and metrics are exempt.
+    for path in ["/health", "/ready", "/metrics", "/v2/health/ready"] {
+        assert_eq!(send(&app, get(path)).await.status, StatusCode::OK, "{path}");
+    }
+    // Once the holder is gone, there is room again.
+    holder.abort();
+    let _ = holder.await;
+    // A request dropped midway (a client that went away) leaves the gauge.
+    let gauge = |state: &mlops::server::AppState| state.metrics().encode();
+    for _ in 0..1000 {
+        if gauge(&state).contains("mlops_http_requests_in_flight 0") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert!(gauge(&state).contains("mlops_http_requests_in_flight 0"));
+    let r = send(
+        &app,
+        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
     let (_, _, app) = setup();

@@ -78,6 +78,22 @@ impl RequestIds {
     }
 }
 
+/// Counts a request in the in-flight gauge for as long as it lives.
+struct InFlight<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// An incoming id is echoed if it is short and printable; anything else is replaced.
 fn acceptable_id(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();
@@ -99,7 +115,8 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
         }
     };
     let state = &obs.state;
-    state.metrics().in_flight().inc();
+    // A guard, not inc/dec: if the client goes away, hyper drops this future midway.
+    let _in_flight = InFlight::enter(state.metrics().in_flight());
 
     let permit = if limited {
         state.in_flight().try_acquire().map(Some)
@@ -137,7 +154,6 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
             }
         }
     };
-    state.metrics().in_flight().dec();
 
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID, request_id.clone());
