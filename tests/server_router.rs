@@ -462,6 +462,9 @@ async fn beyond_max_in_flight_the_answer_is_503_with_retry_after() {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     assert!(gauge(&state).contains("mlops_http_requests_in_flight 0"));
+    assert!(
+        gauge(&state).contains(r#"mlops_http_requests_total{route="/predict",status="499"} 1"#)
+    );
     let r = send(
         &app,
         post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),

@@ -12,14 +12,15 @@
 //! * **headers**: `x-request-id`, and `x-model-digest` naming the serving model (handlers
 //!   that predict set it themselves from the snapshot they predicted with);
 //! * **metrics and the access log**: one log line per request with method, path, status
-//!   and latency, and the request counter and latency histogram by route template.
+//!   and latency, and the request counter and latency histogram by route template; a
+//!   request abandoned by its client is recorded with status 499.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -78,34 +79,78 @@ impl RequestIds {
     }
 }
 
-/// Counts a request in the in-flight gauge for as long as it lives.
-struct InFlight<'a>(&'a prometheus_client::metrics::gauge::Gauge);
-
-impl<'a> InFlight<'a> {
-    fn enter(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
-        gauge.inc();
-        InFlight(gauge)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
 /// An incoming id is echoed if it is short and printable; anything else is replaced.
 fn acceptable_id(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();
     !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|b| b.is_ascii_graphic())
 }
 
+/// The status logged and counted for a request whose client went away before the answer
+/// (nginx's convention; it is never sent).
+pub const CLIENT_CLOSED: u16 = 499;
+
+/// One request's bookkeeping: in the in-flight gauge while it lives, and recorded (metrics
+/// and one access log line) exactly once, when answered or, if hyper drops the request
+/// midway because its client went away, when dropped.
+struct Access<'a> {
+    state: &'a AppState,
+    route: &'static str,
+    method: Method,
+    uri: Uri,
+    request_id: HeaderValue,
+    start: Instant,
+    recorded: bool,
+}
+
+impl<'a> Access<'a> {
+    fn begin(
+        state: &'a AppState,
+        route: &'static str,
+        req: &Request,
+        request_id: HeaderValue,
+    ) -> Self {
+        state.metrics().in_flight().inc();
+        Access {
+            state,
+            route,
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            request_id,
+            start: Instant::now(),
+            recorded: false,
+        }
+    }
+
+    fn record(&mut self, status: u16) {
+        self.recorded = true;
+        let elapsed = self.start.elapsed();
+        self.state
+            .metrics()
+            .observe_request(self.route, status, elapsed.as_secs_f64());
+        tracing::info!(
+            target: "mlops::access",
+            method = %self.method,
+            path = self.uri.path(),
+            status,
+            latency_us = elapsed.as_micros() as u64,
+            request_id = self.request_id.to_str().unwrap_or(""),
+            "request"
+        );
+    }
+}
+
+impl Drop for Access<'_> {
+    fn drop(&mut self) {
+        if !self.recorded {
+            self.record(CLIENT_CLOSED);
+        }
+        self.state.metrics().in_flight().dec();
+    }
+}
+
 /// The middleware function (see the module documentation).
 pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -> Response {
-    let start = Instant::now();
     let (route, limited) = obs.route(req.extensions().get::<MatchedPath>());
-    let method = req.method().clone();
-    let uri = req.uri().clone();
     let request_id = match req.headers().get(REQUEST_ID) {
         Some(v) if acceptable_id(v) => v.clone(),
         _ => {
@@ -115,8 +160,7 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
         }
     };
     let state = &obs.state;
-    // A guard, not inc/dec: if the client goes away, hyper drops this future midway.
-    let _in_flight = InFlight::enter(state.metrics().in_flight());
+    let mut access = Access::begin(state, route, &req, request_id.clone());
 
     let permit = if limited {
         state.in_flight().try_acquire().map(Some)
@@ -156,23 +200,10 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
     };
 
     let headers = response.headers_mut();
-    headers.insert(REQUEST_ID, request_id.clone());
+    headers.insert(REQUEST_ID, request_id);
     if !headers.contains_key(MODEL_DIGEST) {
         headers.insert(MODEL_DIGEST, state.current().digest.clone());
     }
-    let status = response.status().as_u16();
-    let elapsed = start.elapsed();
-    state
-        .metrics()
-        .observe_request(route, status, elapsed.as_secs_f64());
-    tracing::info!(
-        target: "mlops::access",
-        method = %method,
-        path = uri.path(),
-        status,
-        latency_us = elapsed.as_micros() as u64,
-        request_id = request_id.to_str().unwrap_or(""),
-        "request"
-    );
+    access.record(response.status().as_u16());
     response
 }
