@@ -26,6 +26,15 @@ fn setup_with(limits: Limits) -> (Fixture, mlops::server::AppState, axum::Router
     (fx, state, app)
 }
 
+/// The reference service's example request: one Iris setosa row by position.
+async fn predict_setosa(app: &axum::Router) -> Reply {
+    send(
+        app,
+        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
+    )
+    .await
+}
+
 fn model_id(fx: &Fixture) -> String {
     Model::load(&fx.model).unwrap().id
 }
@@ -86,22 +95,14 @@ async fn readiness_is_honest() {
     );
     // Liveness does not change, and predictions in flight still work while draining.
     assert_eq!(send(&app, get("/health")).await.status, StatusCode::OK);
-    let p = send(
-        &app,
-        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
-    )
-    .await;
+    let p = predict_setosa(&app).await;
     assert_eq!(p.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn predicts_one_row_by_position_like_the_reference_service() {
     let (fx, _, app) = setup();
-    let r = send(
-        &app,
-        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
-    )
-    .await;
+    let r = predict_setosa(&app).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r);
     let id = model_id(&fx);
     assert_eq!(r.json(), json!({"prediction": "setosa", "model": id}));
@@ -173,6 +174,17 @@ async fn expect_error(
     r.json()["error"].clone()
 }
 
+/// Asserts that `/predict` answers 422 `invalid_input` to `body`; returns the envelope.
+async fn invalid_predict(app: &axum::Router, body: impl Into<Body>) -> Value {
+    expect_error(
+        app,
+        post_json("/predict", body),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    )
+    .await
+}
+
 #[tokio::test]
 async fn malformed_json_is_400() {
     let (_, _, app) = setup();
@@ -226,13 +238,7 @@ async fn wrong_content_type_is_415() {
 #[tokio::test]
 async fn wrong_feature_count_is_422() {
     let (_, _, app) = setup();
-    let e = expect_error(
-        &app,
-        post_json("/predict", r#"{"features":[5.1,3.5,1.4]}"#),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_input",
-    )
-    .await;
+    let e = invalid_predict(&app, r#"{"features":[5.1,3.5,1.4]}"#).await;
     let msg = e["message"].as_str().unwrap();
     assert!(
         msg.contains("expected 4") && msg.contains("got 3") && msg.contains("petal_width"),
@@ -276,25 +282,13 @@ async fn unknown_missing_and_duplicate_names_are_422_naming_the_feature() {
         ),
     ];
     for (body, message, feature) in cases {
-        let e = expect_error(
-            &app,
-            post_json("/predict", body),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-        )
-        .await;
+        let e = invalid_predict(&app, body).await;
         assert!(e["message"].as_str().unwrap().contains(message), "{e}");
         assert_eq!(e["details"]["feature"], feature);
         assert_eq!(e["details"]["row"], 0);
     }
     let batch = r#"{"instances":[[5.1,3.5,1.4,0.2],[5.1,3.5,1.4,0.2],{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4}]}"#;
-    let e = expect_error(
-        &app,
-        post_json("/predict", batch),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_input",
-    )
-    .await;
+    let e = invalid_predict(&app, batch).await;
     assert_eq!(e["message"], "instance 2: feature 'petal_width' is missing");
     assert_eq!(e["details"]["row"], 2);
 }
@@ -323,13 +317,7 @@ async fn non_finite_values_are_422_naming_the_feature_and_the_row() {
         ),
     ];
     for (body, feature, row) in cases {
-        let e = expect_error(
-            &app,
-            post_json("/predict", body),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-        )
-        .await;
+        let e = invalid_predict(&app, body).await;
         let msg = e["message"].as_str().unwrap();
         assert!(
             msg.contains(&format!("feature '{feature}'")) && msg.contains("finite"),
@@ -355,13 +343,7 @@ async fn wrong_shapes_are_422() {
         r#"[5.1,3.5,1.4,0.2]"#,
         r#"null"#,
     ] {
-        expect_error(
-            &app,
-            post_json("/predict", body),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-        )
-        .await;
+        invalid_predict(&app, body).await;
     }
 }
 
@@ -437,11 +419,7 @@ async fn beyond_max_in_flight_the_answer_is_503_with_retry_after() {
     {
         tokio::task::yield_now().await;
     }
-    let r = send(
-        &app,
-        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
-    )
-    .await;
+    let r = predict_setosa(&app).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.error_code(), "overloaded");
     assert_eq!(r.header("retry-after"), Some("1"));
@@ -465,11 +443,7 @@ async fn beyond_max_in_flight_the_answer_is_503_with_retry_after() {
     assert!(
         gauge(&state).contains(r#"mlops_http_requests_total{route="/predict",status="499"} 1"#)
     );
-    let r = send(
-        &app,
-        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
-    )
-    .await;
+    let r = predict_setosa(&app).await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -544,11 +518,7 @@ async fn a_stale_or_missing_metrics_file_is_left_out() {
 #[tokio::test]
 async fn metrics_count_requests_latency_predictions_and_the_model() {
     let (fx, _, app) = setup();
-    send(
-        &app,
-        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
-    )
-    .await;
+    predict_setosa(&app).await;
     send(
         &app,
         post_json(
@@ -601,22 +571,14 @@ async fn reload_swaps_models_atomically_and_keeps_the_old_one_on_failure() {
         (reloaded.old.as_str(), reloaded.new.as_str()),
         (old.as_str(), new.as_str())
     );
-    let r = send(
-        &app,
-        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
-    )
-    .await;
+    let r = predict_setosa(&app).await;
     assert_eq!(r.json()["model"], new);
     assert_eq!(r.header("x-model-digest"), Some(new.as_str()));
 
     replace_file(&fx.model, b"not a model");
     let err = state.reload().unwrap_err().to_string();
     assert!(err.contains("not an mlops model file"), "{err}");
-    let r = send(
-        &app,
-        post_json("/predict", r#"{"features":[5.1,3.5,1.4,0.2]}"#),
-    )
-    .await;
+    let r = predict_setosa(&app).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["model"], new);
     let text = String::from_utf8(send(&app, get("/metrics")).await.body).unwrap();

@@ -11,15 +11,12 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use mlops::model::Model;
 use serde_json::{Value, json};
 use server_common::*;
 
 const SETOSA_BODY: &str = r#"{"features":[5.1,3.5,1.4,0.2]}"#;
-/// A bound for things that take milliseconds; reaching it means the test failed.
-const BOUND: Duration = Duration::from_secs(30);
 
 /// The entries of a CBOR map.
 type CborMap = Vec<(ciborium::Value, ciborium::Value)>;
@@ -31,14 +28,10 @@ fn run_bounded(cmd: &mut Command) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + BOUND;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{cmd:?} did not terminate");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        || format!("{cmd:?} did not terminate"),
+        || child.try_wait().unwrap(),
+    );
     child.wait_with_output().unwrap()
 }
 
@@ -61,11 +54,10 @@ fn in_flight(addr: std::net::SocketAddr) -> u64 {
 
 /// Waits until at least `n` requests are in flight (the /metrics request included).
 fn wait_in_flight(addr: std::net::SocketAddr, n: u64) {
-    let deadline = Instant::now() + BOUND;
-    while in_flight(addr) < n {
-        assert!(Instant::now() < deadline, "requests never became in flight");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        || "requests never became in flight".into(),
+        || (in_flight(addr) >= n).then_some(()),
+    );
 }
 
 #[test]
@@ -100,7 +92,7 @@ fn train_then_serve_then_predict_like_the_reference() {
     assert!(probe(&format!("http://{}/ready", server.addr)));
     assert!(!probe(&format!("http://{}/no-such-route", server.addr)));
     // The startup log line says how long start-up took.
-    let ready = server.wait_for_log("ready: serving predictions", BOUND);
+    let ready = server.wait_for_log("ready: serving predictions");
     assert!(ready.contains("startup_ms="), "{ready}");
 }
 
@@ -293,7 +285,7 @@ fn json_logs_have_one_line_per_request() {
         ));
     }
     for (method, path, status, id) in ids {
-        let line = server.wait_for_log(&id, BOUND);
+        let line = server.wait_for_log(&id);
         let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert_eq!(v["method"], method, "{v}");
         assert_eq!(v["path"], path, "{v}");
@@ -326,13 +318,12 @@ fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
         .collect();
     wait_in_flight(server.addr, 5);
     server.signal("TERM");
-    server.wait_for_log("SIGTERM received", BOUND);
+    server.wait_for_log("SIGTERM received");
     // The listener closes: new connections are refused.
-    let deadline = Instant::now() + BOUND;
-    while TcpStream::connect(server.addr).is_ok() {
-        assert!(Instant::now() < deadline, "the listener stayed open");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        || "the listener stayed open".into(),
+        || TcpStream::connect(server.addr).is_err().then_some(()),
+    );
     // The requests in flight complete, with their predictions.
     for c in &mut held {
         c.write(&SETOSA_BODY.as_bytes()[12..]).unwrap();
@@ -340,7 +331,7 @@ fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
         assert_eq!(r.status, 200);
         assert_eq!(r.json()["prediction"], "setosa");
     }
-    let status = server.wait_exit(BOUND);
+    let status = server.wait_exit();
     assert_eq!(status.code(), Some(0), "{:#?}", server.log());
     // The idle connection was closed, not left hanging.
     assert!(idle.request("GET", "/health", None).is_err());
@@ -355,7 +346,7 @@ fn readiness_turns_503_while_draining_and_a_second_signal_exits_at_once() {
         200
     );
     server.signal("INT");
-    server.wait_for_log("SIGINT received", BOUND);
+    server.wait_for_log("SIGINT received");
     let r = http(server.addr, "GET", "/ready", None).unwrap();
     assert_eq!(r.status, 503);
     assert_eq!(r.json()["error"]["code"], "not_ready");
@@ -378,7 +369,7 @@ fn readiness_turns_503_while_draining_and_a_second_signal_exits_at_once() {
         200
     );
     server.signal("TERM");
-    assert_eq!(server.wait_exit(BOUND).code(), Some(0));
+    assert_eq!(server.wait_exit().code(), Some(0));
 }
 
 #[test]
@@ -435,11 +426,10 @@ fn sighup_reloads_under_load_without_a_single_failed_request() {
         .collect();
     let wait_requests = |n: usize| {
         let target = done.load(Ordering::Relaxed) + n;
-        let deadline = Instant::now() + BOUND;
-        while done.load(Ordering::Relaxed) < target {
-            assert!(Instant::now() < deadline, "clients made no progress");
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_until(
+            || "clients made no progress".into(),
+            || (done.load(Ordering::Relaxed) >= target).then_some(()),
+        );
     };
     let serving = || {
         http(addr, "GET", "/model", None).unwrap().json()["id"]
@@ -452,22 +442,17 @@ fn sighup_reloads_under_load_without_a_single_failed_request() {
     // 1. A new model: swapped in.
     replace_file(&fx.model, &std::fs::read(&other.model).unwrap());
     server.signal("HUP");
-    let deadline = Instant::now() + BOUND;
-    while serving() != second {
-        assert!(
-            Instant::now() < deadline,
-            "the new model was never served: {:#?}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    server.wait_for_log("model reloaded", BOUND);
+    wait_until(
+        || format!("the new model was never served: {:#?}", server.log()),
+        || (serving() == second).then_some(()),
+    );
+    server.wait_for_log("model reloaded");
     wait_requests(200);
 
     // 2. A corrupt file: refused, the previous model keeps serving.
     replace_file(&fx.model, b"\xa1garbage");
     server.signal("HUP");
-    let line = server.wait_for_log("reload failed", BOUND);
+    let line = server.wait_for_log("reload failed");
     assert!(line.contains("not an mlops model file"), "{line}");
     wait_requests(200);
     assert_eq!(serving(), second);

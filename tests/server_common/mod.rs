@@ -137,6 +137,22 @@ pub fn post_json(path: &str, body: impl Into<Body>) -> Request<Body> {
 
 // ---------------------------------------------------------------- real TCP
 
+/// How long to wait for things that take milliseconds; reaching it fails the test.
+pub const BOUND: Duration = Duration::from_secs(30);
+
+/// Polls `check` every few milliseconds until it gives a value; panics with `what()`
+/// after [`BOUND`]. (A bound on failure, not a timed assertion.)
+pub fn wait_until<T>(what: impl Fn() -> String, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting: {}", what());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A response read from a socket.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
@@ -322,7 +338,7 @@ impl Server {
                 }
             });
         }
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+        let addr = match rx.recv_timeout(BOUND) {
             Ok(addr) => addr,
             Err(_) => {
                 let _ = child.kill();
@@ -351,36 +367,22 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
-    /// Waits until a log line contains `needle` (panics after `bound`).
-    pub fn wait_for_log(&self, needle: &str, bound: Duration) -> String {
-        let deadline = Instant::now() + bound;
-        loop {
-            if let Some(line) = self.log().into_iter().find(|l| l.contains(needle)) {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no log line with {needle:?}: {:#?}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+    /// Waits until a log line contains `needle`, and returns it.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        wait_until(
+            || format!("no log line with {needle:?}: {:#?}", self.log()),
+            || self.log().into_iter().find(|l| l.contains(needle)),
+        )
     }
 
-    /// Waits for the process to exit (panics after `bound`).
-    pub fn wait_exit(&mut self, bound: Duration) -> ExitStatus {
-        let deadline = Instant::now() + bound;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server did not exit: {:#?}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let log = self.log.clone();
+        let child = &mut self.child;
+        wait_until(
+            || format!("server did not exit: {:#?}", log.lock().unwrap()),
+            || child.try_wait().unwrap(),
+        )
     }
 }
 
