@@ -209,30 +209,39 @@ async fn malformed_json_is_400() {
 async fn wrong_content_type_is_415() {
     let (_, _, app) = setup();
     let body = r#"{"features":[5.1,3.5,1.4,0.2]}"#;
-    let none = Request::post("/predict").body(Body::from(body)).unwrap();
-    expect_error(
-        &app,
-        none,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
-    let form = Request::post("/predict")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    expect_error(
-        &app,
-        form,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
-    let charset = Request::post("/predict")
-        .header("content-type", "application/json; charset=utf-8")
-        .body(Body::from(body))
-        .unwrap();
-    assert_eq!(send(&app, charset).await.status, StatusCode::OK);
+    let with_type = |content_type: &str| {
+        Request::post("/predict")
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    // What `curl -d` sends without -H, and other non-JSON types.
+    for wrong in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "application/octet-stream",
+    ] {
+        expect_error(
+            &app,
+            with_type(wrong),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        )
+        .await;
+    }
+    for json in [
+        "application/json; charset=utf-8",
+        "application/vnd.api+json",
+    ] {
+        assert_eq!(
+            send(&app, with_type(json)).await.status,
+            StatusCode::OK,
+            "{json}"
+        );
+    }
+    // No content type at all is read as JSON, as the reference service did.
+    let unlabelled = Request::post("/predict").body(Body::from(body)).unwrap();
+    assert_eq!(send(&app, unlabelled).await.json()["prediction"], "setosa");
 }
 
 #[tokio::test]

@@ -160,6 +160,32 @@ async fn infer_answers_in_the_protocols_shape() {
     assert_eq!(r.header("x-model-digest"), Some(model.id.as_str()));
 }
 
+/// What tritonclient's HTTP client sends with `binary_data=False`: no content type, the
+/// protocol's parameters for binary outputs set to false.
+#[tokio::test]
+async fn infer_works_for_tritonclient_requests() {
+    let (_, app) = setup();
+    let body = json!({
+        "id": "abc",
+        "inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32",
+                    "data": [5.1, 3.5, 1.4, 0.2]}],
+        "outputs": [{"name": "label", "parameters": {"binary_data": false}}],
+        "parameters": {"binary_data_output": false}
+    });
+    let req = axum::http::Request::post("/v2/models/iris/infer")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let r = send(&app, req).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.json()["outputs"][0]["data"], json!(["setosa"]));
+    assert_eq!(r.json()["id"], "abc");
+}
+
 #[tokio::test]
 async fn infer_accepts_nested_data_fp64_integers_and_parameters() {
     let (_, app) = setup();
@@ -276,9 +302,17 @@ async fn infer_errors_use_the_protocols_error_object() {
         StatusCode::BAD_REQUEST,
     );
     let plain = axum::http::Request::post("/v2/models/iris/infer")
+        .header("content-type", "text/plain")
         .body(axum::body::Body::from("{}"))
         .unwrap();
     assert_v2_error(&send(&app, plain).await, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Triton's binary tensor extension is not part of the protocol's core.
+    let binary = axum::http::Request::post("/v2/models/iris/infer")
+        .header("inference-header-content-length", "120")
+        .body(axum::body::Body::from("{}"))
+        .unwrap();
+    let msg = assert_v2_error(&send(&app, binary).await, StatusCode::BAD_REQUEST);
+    assert!(msg.contains("binary_data=False"), "{msg}");
     let big = input(
         json!([11, 4]),
         "FP64",

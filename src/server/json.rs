@@ -2,7 +2,8 @@
 //!
 //! axum's own `Json` extractor answers with plain-text rejections; this one answers with
 //! the [`ApiError`] envelope and sorts failures the way the contract says: 415 for a
-//! missing or foreign content type, 413 for a body over `--max-body-bytes` (enforced by
+//! content type other than JSON (a missing one is read as JSON, see
+//! [`is_json_or_unlabelled`]), 413 for a body over `--max-body-bytes` (enforced by
 //! axum's `DefaultBodyLimit` while the body is read), 400 for bytes that are not JSON, and
 //! 422 for JSON of the wrong shape.
 //!
@@ -34,7 +35,18 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(req.headers()) {
+        if req
+            .headers()
+            .contains_key("inference-header-content-length")
+        {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_extension",
+                "the binary tensor data extension is not supported; send tensor data as JSON \
+                 (tritonclient: binary_data=False)",
+            ));
+        }
+        if !is_json_or_unlabelled(req.headers()) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -48,10 +60,13 @@ where
     }
 }
 
-/// True for `application/json` and `application/<anything>+json`, with any parameters.
-fn is_json(headers: &HeaderMap) -> bool {
+/// True for `application/json` and `application/<anything>+json`, with any parameters,
+/// and for a body without a content type: the reference FastAPI service parsed those as
+/// JSON, and standard Open Inference Protocol clients (tritonclient) send none. A body
+/// that says it is something else is refused.
+fn is_json_or_unlabelled(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return false;
+        return true;
     };
     let Ok(value) = value.to_str() else {
         return false;
@@ -261,13 +276,13 @@ mod tests {
         let h = |v: &str| {
             let mut m = HeaderMap::new();
             m.insert(header::CONTENT_TYPE, v.parse().unwrap());
-            is_json(&m)
+            is_json_or_unlabelled(&m)
         };
         assert!(h("application/json"));
         assert!(h("Application/JSON; charset=utf-8"));
         assert!(h("application/vnd.api+json"));
         assert!(!h("text/plain"));
         assert!(!h("application/x-www-form-urlencoded"));
-        assert!(!is_json(&HeaderMap::new()));
+        assert!(is_json_or_unlabelled(&HeaderMap::new()));
     }
 }
