@@ -162,7 +162,10 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
     let mut phase = phase_rx;
     tokio::select! {
         () = connections.shutdown() => {
-            tracing::info!(open_connections = open, "listener closed, all requests finished; exiting");
+            tracing::info!(
+                open_connections = open,
+                "listener closed, all requests finished; exiting"
+            );
         }
         _ = tokio::time::sleep(timeout) => {
             tracing::warn!(
