@@ -169,19 +169,21 @@ fn flags_and_environment_set_parameters() {
     assert_eq!(v["forest"]["trees"], 7);
 }
 
+/// A temporary directory whose `models/` holds a trained model, and a snapshot of it.
+fn directory_with_a_model() -> (tempfile::TempDir, PathBuf, Vec<(String, Vec<u8>)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("models");
+    let (out, _, stderr) = train_into(&iris(), &out_dir, &["--trees", "5"]);
+    assert!(out.status.success(), "{stderr}");
+    let before = snapshot(&out_dir);
+    (dir, out_dir, before)
+}
+
 /// Each bad input: a message naming what and where, exit code 1, and the output
 /// directory (holding a previous model) byte-for-byte unchanged.
 #[test]
 fn bad_data_is_refused_with_location_and_nothing_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("models");
-    assert!(
-        train_into(&iris(), &out_dir, &["--trees", "5"])
-            .0
-            .status
-            .success()
-    );
-    let before = snapshot(&out_dir);
+    let (dir, out_dir, before) = directory_with_a_model();
 
     let cases: &[(&str, &str, &[&str], &str)] = &[
         ("empty", "", &[], "bad.csv: the file is empty"),
@@ -268,15 +270,7 @@ fn bad_data_is_refused_with_location_and_nothing_is_written() {
 /// A run killed mid-training leaves the previous model byte-identical.
 #[test]
 fn a_killed_run_leaves_the_previous_model_intact() {
-    let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("models");
-    assert!(
-        train_into(&iris(), &out_dir, &["--trees", "5"])
-            .0
-            .status
-            .success()
-    );
-    let before = snapshot(&out_dir);
+    let (dir, out_dir, before) = directory_with_a_model();
 
     // Big enough that training takes a while: the kill lands before the writes.
     let mut csv = String::from("a,b,c,d,y\n");
