@@ -106,7 +106,10 @@
       images = import ./nix/images.nix {
         inherit lib mlops version;
         inherit (pkgs) dockerTools;
-        revision = if sourceRevision != null then sourceRevision else "dirty";
+        # No revision known (e.g. a `path:` flake, or a tarball without .git): "unknown",
+        # the label `cargo xtask images` writes in that case too (xtask/src/images.rs,
+        # `revision`), so that the two builders' labels agree.
+        revision = if sourceRevision != null then sourceRevision else "unknown";
       };
 
       flakeApps = import ./nix/apps.nix {

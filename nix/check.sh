@@ -283,7 +283,7 @@ for name, spec in decl["images"].items():
     labels.update({
         "org.opencontainers.image.title": spec["title"],
         "org.opencontainers.image.version": version,
-        "org.opencontainers.image.revision": "dirty",
+        "org.opencontainers.image.revision": "unknown",
     })
     want("Labels", cfg.get("Labels"), labels)
     want("ExposedPorts", cfg.get("ExposedPorts"),

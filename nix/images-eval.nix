@@ -15,5 +15,5 @@ import ./images.nix {
     outPath = "/nix/store/00000000000000000000000000000000-mlops";
   };
   inherit ((builtins.fromTOML (builtins.readFile ../Cargo.toml)).package) version;
-  revision = "dirty";
+  revision = "unknown";
 }

@@ -16,7 +16,8 @@
   mlops,
   # The image tag: the crate version from Cargo.toml.
   version,
-  # The source revision for the OCI label: `self.rev or "dirty"`.
+  # The source revision for the OCI label: `self.rev`, else `self.dirtyRev`
+  # ("<rev>-dirty"), else "unknown" (flake.nix).
   revision,
 }:
 let
