@@ -11,6 +11,10 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Atomically replaces `path` with `bytes`.
+///
+/// The file gets the permissions any new file gets (0666 less the umask), not the
+/// temporary file's private 0600: a model trained by one user is served by another
+/// (a service account, a container's uid), who must be able to read it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -19,6 +23,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".mlops-")
         .suffix(".tmp")
+        .permissions(new_file_permissions())
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
@@ -31,6 +36,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// 0666, which `open` narrows by the umask, as for `File::create`. (mlops is Unix-only:
+/// the server handles Unix signals.)
+fn new_file_permissions() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o666)
 }
 
 /// Creates `dir` (and parents) if needed, with a message that says what to do on failure.

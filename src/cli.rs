@@ -134,11 +134,86 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `mlops predict ... | head -1`: the reader has what it wanted. Rust ignores
+        // SIGPIPE, so the write fails instead of killing us; stop quietly, as a
+        // command killed by SIGPIPE would, without an error line for a non-error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // `{:#}` prints the context chain on one line: "what: why".
-            let _ = writeln!(io::stderr(), "error: {e:#}");
+            let _ = writeln!(io::stderr(), "error: {}", error_line(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, "what: why". Our error types already quote
+/// their cause in their own message (so a log line that prints only the error says it
+/// too); a cause already in the line is not repeated ("No such file ...; check the
+/// path: No such file ..." said the same thing twice).
+fn error_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
+}
+
+/// True when the error comes from writing to a pipe whose reader has gone: only stdout
+/// is ever a pipe here (files are written through `atomic`, data is only read).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let io = match cause.downcast_ref::<csv::Error>().map(csv::Error::kind) {
+            Some(csv::ErrorKind::Io(io)) => Some(io),
+            _ => cause.downcast_ref::<io::Error>(),
+        };
+        io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Progress lines that never stop the work they report on: `mlops train | head -1`
+/// must still write the model. Once the reader of stdout has gone, lines are dropped.
+struct Progress<W> {
+    inner: W,
+    reader_gone: bool,
+}
+
+impl<W: Write> Progress<W> {
+    fn new(inner: W) -> Self {
+        Progress {
+            inner,
+            reader_gone: false,
+        }
+    }
+
+    fn unless_gone(&mut self, result: io::Result<()>) -> io::Result<()> {
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.reader_gone = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+impl<W: Write> Write for Progress<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.reader_gone {
+            let result = self.inner.write_all(buf);
+            self.unless_gone(result)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.reader_gone {
+            return Ok(());
+        }
+        let result = self.inner.flush();
+        self.unless_gone(result)
     }
 }
 
@@ -155,21 +230,29 @@ impl TrainArgs {
         }
     }
 
-    /// The model's name: `--name`, else the data file's stem.
-    pub fn model_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| {
-            self.data
+    /// The model's name: `--name`, else the data file's stem. A blank name is refused:
+    /// it is how `MLOPS_NAME=${NAME}` with `NAME` unset arrives, and a model named ''
+    /// has no usable v2 URL (`/v2/models//infer`).
+    pub fn model_name(&self) -> anyhow::Result<String> {
+        match &self.name {
+            Some(name) if name.trim().is_empty() => bail!(
+                "--name (MLOPS_NAME) is empty; give the model a name, or leave it unset to use the data file's name"
+            ),
+            Some(name) => Ok(name.clone()),
+            None => Ok(self
+                .data
                 .file_stem()
-                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned())
-        })
+                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned())),
+        }
     }
 }
 
 /// `mlops train`: everything is validated and computed in memory first; only then are the
 /// two files written, each atomically, model first (metrics.json names the model's hash).
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    let mut out = io::stdout().lock();
+    let mut out = Progress::new(io::stdout().lock());
     let params = args.params();
+    let name = args.model_name()?;
     writeln!(out, "Loading {}", args.data.display())?;
     let data = Dataset::load(&args.data, args.label.as_deref())?;
     training::check_params(&params, data.width())?;
@@ -202,7 +285,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         per_split,
         params.seed
     )?;
-    let trained = training::train(&data, &params, &args.model_name(), SOURCE_REVISION)?;
+    let trained = training::train(&data, &params, &name, SOURCE_REVISION)?;
     let r = &trained.report;
     writeln!(
         out,
@@ -235,20 +318,31 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
 pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let input = &args.input;
+    // Flexible, so that a ragged row reaches the check below and its message.
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .flexible(true)
         .from_path(input)
         .with_context(|| format!("cannot read '{}'", input.display()))?;
     let header = reader
         .headers()
-        .with_context(|| format!("{}: cannot read the header", input.display()))?
+        .map_err(|e| dataset::malformed(input, &e))?
         .clone();
     let mut positions = Vec::with_capacity(model.features().len());
     let mut missing = Vec::new();
     for f in model.features() {
-        match header.iter().position(|h| h == f) {
-            Some(p) => positions.push(p),
-            None => missing.push(f.as_str()),
+        let mut found = header.iter().enumerate().filter(|(_, h)| h == f);
+        match (found.next(), found.next()) {
+            (Some((p, _)), None) => positions.push(p),
+            // Which of the two would we read? Refuse rather than guess.
+            (Some((first, _)), Some((second, _))) => bail!(
+                "{}:1:{}: column '{f}' appears twice (columns {} and {}); the model reads one column per feature: rename or remove one",
+                input.display(),
+                second + 1,
+                first + 1,
+                second + 1
+            ),
+            (None, _) => missing.push(f.as_str()),
         }
     }
     if !missing.is_empty() {
@@ -269,12 +363,12 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
     let mut row = vec![0.0; positions.len()];
     while reader
         .read_record(&mut record)
-        .with_context(|| format!("{}: cannot parse the CSV", input.display()))?
+        .map_err(|e| dataset::malformed(input, &e))?
     {
         let line = record.position().map_or(0, csv::Position::line);
         if record.len() != header.len() {
             bail!(
-                "{}:{line}: expected {} columns as in the header, found {}",
+                "{}:{line}: expected {} columns as in the header, found {}; every row needs one value per header column",
                 input.display(),
                 header.len(),
                 record.len()
@@ -284,9 +378,10 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
             let cell = &record[p];
             *slot = dataset::parse_feature(cell).with_context(|| {
                 format!(
-                    "{}:{line}:{}: feature '{name}' has value '{cell}'; expected a finite number",
+                    "{}:{line}:{}: feature '{name}' has value '{}'; expected a finite number",
                     input.display(),
-                    p + 1
+                    p + 1,
+                    dataset::shown(cell)
                 )
             })?;
         }

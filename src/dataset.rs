@@ -229,7 +229,7 @@ impl Dataset {
                         line,
                         column: i + 1,
                         name: columns[i].clone(),
-                        value: cell.to_owned(),
+                        value: shown(cell),
                     })?);
                 }
             }
@@ -328,6 +328,17 @@ pub fn synthetic(rows: usize, width: usize, classes: usize, seed: u64) -> Datase
     }
 }
 
+/// How a cell's text is quoted in a message: whole when short, else its first 40
+/// characters and its length. A message is one line for a human; a cell of megabytes
+/// (a run of digits, a file pasted into a column) must not become a megabyte of error.
+pub fn shown(cell: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    match cell.char_indices().nth(MAX_CHARS) {
+        None => cell.to_owned(),
+        Some((end, _)) => format!("{}… ({} bytes)", &cell[..end], cell.len()),
+    }
+}
+
 /// Parses one feature cell; `None` for anything that is not a finite number.
 pub fn parse_feature(cell: &str) -> Option<f64> {
     cell.trim().parse::<f64>().ok().filter(|v| v.is_finite())
@@ -369,7 +380,9 @@ fn check_header(path: &Path, columns: &[String]) -> Result<(), DatasetError> {
     Ok(())
 }
 
-fn malformed(path: &Path, e: &csv::Error) -> DatasetError {
+/// The CSV reader's error as a [`DatasetError::Malformed`] with its line; shared with
+/// `mlops predict`, which reads CSV the same way and owes the same messages.
+pub fn malformed(path: &Path, e: &csv::Error) -> DatasetError {
     let line = e.position().map_or(1, csv::Position::line);
     let problem = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => {
@@ -467,6 +480,13 @@ mod tests {
         assert_ne!(a.features, synthetic(300, 4, 3, 2).features);
         assert_eq!(a.class_counts(), [100, 100, 100]);
         assert_eq!((a.rows(), a.width()), (300, 4));
+    }
+
+    #[test]
+    fn long_cells_are_shortened_in_messages() {
+        assert_eq!(shown("5.1"), "5.1");
+        let long = "é".repeat(50);
+        assert_eq!(shown(&long), format!("{}… (100 bytes)", "é".repeat(40)));
     }
 
     #[test]

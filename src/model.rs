@@ -175,6 +175,23 @@ pub enum ModelError {
     },
 }
 
+/// ciborium's error in words. Its `Display` is its `Debug` (`Io(Error { kind:
+/// UnexpectedEof, .. })`, `Syntax(41)`), which tells a user nothing; the common case, a
+/// copy cut short, deserves to be named.
+fn cbor_problem(e: &ciborium::de::Error<std::io::Error>) -> String {
+    use ciborium::de::Error;
+    match e {
+        Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "it ends in the middle of the data (truncated?)".to_owned()
+        }
+        Error::Io(io) => io.to_string(),
+        Error::Syntax(offset) => format!("invalid CBOR at byte {offset}"),
+        Error::Semantic(Some(offset), what) => format!("{what} (at byte {offset})"),
+        Error::Semantic(None, what) => what.clone(),
+        Error::RecursionLimitExceeded => "it is nested too deeply".to_owned(),
+    }
+}
+
 /// A model ready to predict: its body plus its identity.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -214,8 +231,15 @@ impl Model {
             path: path.to_owned(),
             reason,
         };
-        let envelope: Envelope = ciborium::from_reader(bytes)
-            .map_err(|e| not_a_model(format!("cannot decode it as an mlops CBOR envelope: {e}")))?;
+        if bytes.is_empty() {
+            return Err(not_a_model("the file is empty (0 bytes)".into()));
+        }
+        let envelope: Envelope = ciborium::from_reader(bytes).map_err(|e| {
+            not_a_model(format!(
+                "cannot decode it as an mlops CBOR envelope: {}",
+                cbor_problem(&e)
+            ))
+        })?;
         if envelope.format != FORMAT_TAG {
             return Err(not_a_model(format!(
                 "its format tag is '{}'",
@@ -235,8 +259,12 @@ impl Model {
                 envelope.body_sha256
             )));
         }
-        let body: ModelBody = ciborium::from_reader(&envelope.body[..])
-            .map_err(|e| corrupt(format!("cannot decode the model body: {e}")))?;
+        let body: ModelBody = ciborium::from_reader(&envelope.body[..]).map_err(|e| {
+            corrupt(format!(
+                "cannot decode the model body: {}",
+                cbor_problem(&e)
+            ))
+        })?;
         body.forest
             .validate()
             .map_err(|e: ForestError| corrupt(e.to_string()))?;

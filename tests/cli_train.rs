@@ -1,24 +1,13 @@
 //! The `mlops` binary end to end: training, bad data, reproducibility across processes,
 //! crash safety, and the predict / inspect / verify commands.
 
+mod cli_common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn mlops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlops"));
-    // Start from a clean slate: no MLOPS_* variable from the caller changes a default.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MLOPS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
-
-fn iris() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv")
-}
+use cli_common::{iris, mlops};
 
 fn run(cmd: &mut Command) -> (Output, String, String) {
     let out = cmd.output().expect("the mlops binary runs");

@@ -79,6 +79,20 @@ fn build_runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// Why `--addr` cannot be listened on, with the fix that fits: "free that port" helps
+/// with a port in use, not with `localhost:80x`.
+fn bind_problem(addr: &str, e: &std::io::Error) -> String {
+    use std::io::ErrorKind::{AddrInUse, AddrNotAvailable, InvalidInput, PermissionDenied};
+    let fix = match e.kind() {
+        AddrInUse => "free that port or choose another with --addr",
+        InvalidInput => "--addr takes HOST:PORT, such as 0.0.0.0:8000 or 127.0.0.1:0",
+        AddrNotAvailable => "this machine has no such address; use 0.0.0.0 or one of its own",
+        PermissionDenied => "ports below 1024 need privileges; choose another with --addr",
+        _ => "choose another with --addr (HOST:PORT)",
+    };
+    format!("cannot listen on {addr}: {e}; {fix}")
+}
+
 /// Installs the global log subscriber (once; later calls are no-ops).
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -100,12 +114,7 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
 
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}; free that port or choose another with --addr",
-                args.addr
-            )
-        })?;
+        .map_err(|e| anyhow::anyhow!(bind_problem(&args.addr, &e)))?;
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;

@@ -83,7 +83,7 @@ pub struct ServeArgs {
     #[arg(long, env = "MLOPS_SHUTDOWN_TIMEOUT_MS", default_value_t = 5_000)]
     pub shutdown_timeout_ms: u64,
     /// Worker threads; 0 means one per CPU, 1 runs everything on one thread.
-    #[arg(long, env = "MLOPS_WORKERS", default_value_t = 0)]
+    #[arg(long, env = "MLOPS_WORKERS", default_value_t = 0, value_parser = worker_count)]
     pub workers: usize,
 }
 
@@ -115,6 +115,22 @@ fn in_flight_limit(s: &str) -> Result<usize, String> {
         return Err(format!(
             "must be at most {}",
             tokio::sync::Semaphore::MAX_PERMITS
+        ));
+    }
+    Ok(n)
+}
+
+/// Most worker threads `--workers` accepts.
+pub const MAX_WORKERS: usize = 1024;
+
+/// Parses `--workers`: at most [`MAX_WORKERS`]. tokio panics (and the process aborts)
+/// when the OS refuses a worker thread, which `--workers 100000` makes certain; a
+/// prediction server gains nothing from more threads than a large machine has CPUs.
+fn worker_count(s: &str) -> Result<usize, String> {
+    let n = s.parse::<usize>().map_err(|e| e.to_string())?;
+    if n > MAX_WORKERS {
+        return Err(format!(
+            "must be at most {MAX_WORKERS} (0 means one per CPU)"
         ));
     }
     Ok(n)

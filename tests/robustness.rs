@@ -1,0 +1,240 @@
+//! The `mlops` binary against what real users throw at it: closed pipes, odd files, odd
+//! flags. Each test is a defect found by trying to break the binary from the outside.
+
+mod cli_common;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use cli_common::{iris, mlops};
+
+fn output(cmd: &mut Command) -> (Output, String) {
+    let out = cmd.output().expect("the mlops binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out, stderr)
+}
+
+/// Runs a command that must fail with exit code `code`; returns its stderr.
+fn fails(cmd: &mut Command, code: i32) -> String {
+    let (out, stderr) = output(cmd);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    stderr
+}
+
+/// A directory with a model trained on Iris (`model.cbor`, 5 trees).
+fn trained() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, stderr) = output(
+        mlops()
+            .args(["train", "--trees", "5", "--data"])
+            .arg(iris())
+            .arg("--out")
+            .arg(dir.path()),
+    );
+    assert!(out.status.success(), "{stderr}");
+    let model = dir.path().join("model.cbor");
+    (dir, model)
+}
+
+#[test]
+fn an_os_error_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.csv");
+    let e = fails(mlops().arg("train").arg("--data").arg(&missing), 1);
+    assert_eq!(e.matches("No such file or directory").count(), 1, "{e}");
+    let e = fails(mlops().arg("inspect").arg(dir.path()), 1);
+    assert_eq!(e.matches("Is a directory").count(), 1, "{e}");
+}
+
+#[test]
+fn predict_into_a_closed_pipe_stops_quietly() {
+    let (dir, model) = trained();
+    let input = dir.path().join("big.csv");
+    let iris = fs::read_to_string(iris()).unwrap();
+    let (header, rows) = iris.split_once('\n').unwrap();
+    let mut text = format!("{header}\n");
+    for _ in 0..2000 {
+        text.push_str(rows);
+    }
+    fs::write(&input, text).unwrap();
+    let mut child = mlops()
+        .arg("predict")
+        .arg("--model")
+        .arg(&model)
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `mlops predict ... | head -1`: read one line, then close the pipe.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.ends_with(",prediction\n"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn train_with_its_output_closed_still_writes_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = mlops()
+        .args(["train", "--trees", "5", "--data"])
+        .arg(iris())
+        .arg("--out")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // `mlops train | head -0`
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(dir.path().join("model.cbor").is_file());
+    assert!(dir.path().join("metrics.json").is_file());
+}
+
+#[test]
+fn written_files_get_the_usual_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, model) = trained();
+    // What any new file gets here (0666 less the umask): a server running as another
+    // user must be able to read the model, as it could read a copied one.
+    let plain = dir.path().join("plain");
+    fs::File::create(&plain).unwrap();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&model), mode(&plain));
+    assert_eq!(mode(&dir.path().join("metrics.json")), mode(&plain));
+}
+
+#[test]
+fn a_huge_cell_is_not_echoed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("long.csv");
+    let cell = format!("1{}", "0".repeat(400_000)); // overflows to infinity
+    fs::write(&data, format!("a,y\n1,p\n{cell},q\n")).unwrap();
+    let e = fails(
+        mlops()
+            .arg("train")
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(dir.path().join("out")),
+        1,
+    );
+    assert!(
+        e.contains("long.csv:3:1: feature 'a' has value '1000"),
+        "{e}"
+    );
+    assert!(e.contains("400001 bytes"), "{e}");
+    assert!(e.len() < 1000, "{} bytes of error", e.len());
+}
+
+/// Runs `mlops predict` with the model on a file `name` holding `contents`; it must
+/// fail. Returns the error.
+fn predict_refuses(model: &Path, name: &str, contents: &[u8]) -> String {
+    let input = model.with_file_name(name);
+    fs::write(&input, contents).unwrap();
+    fails(
+        mlops().arg("predict").arg("--model").arg(model).arg(&input),
+        1,
+    )
+}
+
+/// Input `mlops predict` refuses: file name, contents, what the error must say. The
+/// first two came out as the CSV reader's raw messages; the third was read silently
+/// from the first of the two columns.
+const PREDICT_REFUSALS: &[(&str, &[u8], &[&str])] = &[
+    (
+        "ragged.csv",
+        b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n5.1,3.5\n",
+        &["ragged.csv:3: expected 4 columns as in the header, found 2"],
+    ),
+    (
+        "latin1.csv",
+        b"sepal_length,sepal_width,petal_length,petal_width,note\n5.1,3.5,1.4,0.2,caf\xe9\n",
+        &["latin1.csv:2:", "save the file as UTF-8"],
+    ),
+    (
+        "twice.csv",
+        b"sepal_length,sepal_width,petal_length,petal_width,petal_width\n5.1,3.5,1.4,0.2,9\n",
+        &["twice.csv:1:5: column 'petal_width' appears twice (columns 4 and 5)"],
+    ),
+];
+
+#[test]
+fn predict_refuses_bad_input_saying_where() {
+    let (_dir, model) = trained();
+    for (name, contents, expected) in PREDICT_REFUSALS {
+        let e = predict_refuses(&model, name, contents);
+        for part in *expected {
+            assert!(e.contains(part), "expected {part:?} in {e:?}");
+        }
+    }
+}
+
+#[test]
+fn damaged_model_files_are_explained_in_words() {
+    let (dir, model) = trained();
+    let bytes = fs::read(&model).unwrap();
+    let empty = dir.path().join("empty.cbor");
+    fs::write(&empty, b"").unwrap();
+    let e = fails(mlops().arg("inspect").arg(&empty), 1);
+    assert!(e.contains("the file is empty"), "{e}");
+    let truncated = dir.path().join("truncated.cbor");
+    fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let e = fails(mlops().arg("inspect").arg(&truncated), 1);
+    assert!(e.contains("truncated"), "{e}");
+    let csv = fails(mlops().arg("inspect").arg(iris()), 1);
+    for e in [&e, &csv] {
+        for debug in ["Io(", "Syntax(", "Semantic(", "kind:"] {
+            assert!(!e.contains(debug), "{e}");
+        }
+    }
+}
+
+#[test]
+fn an_empty_model_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // MLOPS_NAME=${NAME} in a compose file with NAME unset.
+    let e = fails(
+        mlops()
+            .arg("train")
+            .arg("--data")
+            .arg(iris())
+            .arg("--out")
+            .arg(dir.path())
+            .env("MLOPS_NAME", ""),
+        1,
+    );
+    assert!(e.contains("--name"), "{e}");
+    assert!(!dir.path().join("model.cbor").exists());
+}
+
+#[test]
+fn serve_refuses_an_absurd_worker_count_before_starting() {
+    let e = fails(mlops().args(["serve", "--workers", "100000"]), 2);
+    assert!(e.contains("--workers"), "{e}");
+}
+
+#[test]
+fn serve_says_what_is_wrong_with_an_address_that_does_not_parse() {
+    let (_dir, model) = trained();
+    let e = fails(
+        mlops()
+            .arg("serve")
+            .arg("--model")
+            .arg(&model)
+            .args(["--addr", "localhost:80x"]),
+        1,
+    );
+    assert!(e.contains("HOST:PORT"), "{e}");
+    assert!(!e.contains("free that port"), "{e}");
+}
