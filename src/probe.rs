@@ -47,13 +47,20 @@ struct Target {
     path: String,
 }
 
+/// Parses `http://host[:port][/path][?query][#fragment]`. The authority ends at the
+/// first `/`, `?` or `#` (RFC 3986), so `http://host:8000?x=1` is port 8000 with a query;
+/// the fragment is the client's and is not sent.
 fn parse_url(url: &str) -> Result<Target, String> {
     let rest = url
-        .strip_prefix("http://")
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map(|_| &url[7..])
         .ok_or_else(|| "only http:// URLs are supported".to_owned())?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
+        Some(i) => (&rest[..i], rest[i..].to_owned()),
+        None => (rest, "/".to_owned()),
     };
     let (host, port) = match authority.rsplit_once(':') {
         // `[::1]:8000` or `host:8000`, but not the colons inside a bare IPv6 address.
@@ -70,7 +77,7 @@ fn parse_url(url: &str) -> Result<Target, String> {
     Ok(Target {
         host: host.to_owned(),
         port,
-        path: path.to_owned(),
+        path,
     })
 }
 
@@ -110,10 +117,12 @@ fn probe(url: &str, timeout: Duration) -> Result<u16, String> {
         target.path, target.host, target.port
     );
     stream.write_all(request.as_bytes()).map_err(io)?;
-    // The status line is all we need: read until it is complete.
+    // The status line is all we need: read until it is complete. It ends at LF: HTTP
+    // says CRLF, but a recipient may accept a bare LF (RFC 9112 §2.2), and waiting for a
+    // CR that never comes would report a timeout for a server that did answer.
     let mut head = Vec::with_capacity(256);
     let mut chunk = [0u8; 256];
-    while !head.windows(2).any(|w| w == b"\r\n") {
+    while !head.contains(&b'\n') {
         stream
             .set_read_timeout(Some(remaining("waiting for the answer")?))
             .map_err(io)?;
@@ -135,7 +144,10 @@ fn probe(url: &str, timeout: Duration) -> Result<u16, String> {
 }
 
 fn parse_status(head: &[u8]) -> Result<u16, String> {
-    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
+    let line = head
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .unwrap_or_default();
     let line = String::from_utf8_lossy(line);
     let mut parts = line.split(' ');
     match (parts.next(), parts.next()) {
@@ -167,6 +179,13 @@ mod tests {
             (t.host.as_str(), t.port, t.path.as_str()),
             ("[::1]", 9, "/x?y=1")
         );
+        let t = parse_url("HTTP://h:8000?x=1#frag").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("h", 8000, "/?x=1")
+        );
+        let t = parse_url("http://h/ready#frag").unwrap();
+        assert_eq!(t.path, "/ready");
         assert!(parse_url("https://x/").is_err());
         assert!(parse_url("http://x:port/").is_err());
         assert!(parse_url("http:///ready").is_err());
@@ -179,7 +198,26 @@ mod tests {
             parse_status(b"HTTP/1.0 503 Service Unavailable\r\n"),
             Ok(503)
         );
+        assert_eq!(parse_status(b"HTTP/1.1 200 OK\nServer: x\n"), Ok(200));
         assert!(parse_status(b"SSH-2.0-OpenSSH\r\n").is_err());
+    }
+
+    #[test]
+    fn a_status_line_ending_in_a_bare_lf_is_read_at_once() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let _ = conn.read(&mut [0u8; 1024]);
+            conn.write_all(b"HTTP/1.1 200 OK\n").unwrap();
+            // Keep the connection open: the probe must not wait for more.
+            std::thread::sleep(Duration::from_millis(1500));
+        });
+        let started = Instant::now();
+        let url = format!("http://127.0.0.1:{port}/ready");
+        assert_eq!(probe(&url, Duration::from_secs(1)), Ok(200));
+        assert!(started.elapsed() < Duration::from_millis(900));
+        server.join().unwrap();
     }
 
     #[test]
