@@ -45,6 +45,26 @@ fn new_file_permissions() -> fs::Permissions {
     fs::Permissions::from_mode(0o666)
 }
 
+/// Refuses an output directory that exists as something else (or lies under a file),
+/// before any work: training can take minutes, and its result could not be written.
+/// A directory that does not exist yet is fine; [`ensure_dir`] creates it.
+pub fn check_dir(dir: &Path) -> io::Result<()> {
+    let not_a_dir = || {
+        io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!(
+                "'{}' is not a directory (a file has that name); choose another with --out",
+                dir.display()
+            ),
+        )
+    };
+    match fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => Err(not_a_dir()),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Err(not_a_dir()),
+        _ => Ok(()),
+    }
+}
+
 /// Creates `dir` (and parents) if needed, with a message that says what to do on failure.
 pub fn ensure_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir).map_err(|e| {

@@ -101,7 +101,7 @@ pub struct InspectArgs {
     /// The model file.
     pub model: PathBuf,
     /// Print JSON instead of text.
-    #[arg(long)]
+    #[arg(long, env = "MLOPS_JSON")]
     pub json: bool,
 }
 
@@ -253,6 +253,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let mut out = Progress::new(io::stdout().lock());
     let params = args.params();
     let name = args.model_name()?;
+    atomic::check_dir(&args.out)?;
     writeln!(out, "Loading {}", args.data.display())?;
     let data = Dataset::load(&args.data, args.label.as_deref())?;
     training::check_params(&params, data.width())?;
@@ -349,9 +350,9 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
         bail!(
             "{}:1: the header lacks the model's feature(s) {}; the model '{}' needs columns: {}",
             input.display(),
-            missing.join(", "),
+            dataset::name_list(&missing),
             model.metadata().name,
-            model.features().join(", ")
+            dataset::name_list(model.features())
         );
     }
     let stdout = io::stdout().lock();

@@ -182,7 +182,7 @@ impl Dataset {
                 DatasetError::UnknownLabel {
                     path: source.clone(),
                     label: name.to_owned(),
-                    available: columns.join(", "),
+                    available: name_list(&columns),
                 }
             })?,
         };
@@ -339,6 +339,18 @@ pub fn shown(cell: &str) -> String {
     }
 }
 
+/// A list of column names for a message: all of them up to 10, else the first 10 and
+/// how many more. A 10,000-column file must not turn one error into 70 KB of names.
+pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
+    const MAX_NAMES: usize = 10;
+    let shown: Vec<&str> = names.iter().take(MAX_NAMES).map(AsRef::as_ref).collect();
+    let mut list = shown.join(", ");
+    if names.len() > MAX_NAMES {
+        list.push_str(&format!(" and {} more", names.len() - MAX_NAMES));
+    }
+    list
+}
+
 /// Parses one feature cell; `None` for anything that is not a finite number.
 pub fn parse_feature(cell: &str) -> Option<f64> {
     cell.trim().parse::<f64>().ok().filter(|v| v.is_finite())
@@ -480,6 +492,13 @@ mod tests {
         assert_ne!(a.features, synthetic(300, 4, 3, 2).features);
         assert_eq!(a.class_counts(), [100, 100, 100]);
         assert_eq!((a.rows(), a.width()), (300, 4));
+    }
+
+    #[test]
+    fn long_name_lists_are_shortened_in_messages() {
+        assert_eq!(name_list(&["a", "b"]), "a, b");
+        let many: Vec<String> = (0..12).map(|i| i.to_string()).collect();
+        assert_eq!(name_list(&many), "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more");
     }
 
     #[test]

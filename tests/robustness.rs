@@ -24,6 +24,13 @@ fn fails(cmd: &mut Command, code: i32) -> String {
     stderr
 }
 
+/// Runs `mlops ARGS PATH`, which must fail with exit code 1; returns its stderr.
+fn refused(args: &[&str], path: &Path) -> String {
+    let mut cmd = mlops();
+    cmd.args(args).arg(path);
+    fails(&mut cmd, 1)
+}
+
 /// A directory with a model trained on Iris (`model.cbor`, 5 trees).
 fn trained() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -227,14 +234,47 @@ fn serve_refuses_an_absurd_worker_count_before_starting() {
 #[test]
 fn serve_says_what_is_wrong_with_an_address_that_does_not_parse() {
     let (_dir, model) = trained();
-    let e = fails(
-        mlops()
-            .arg("serve")
-            .arg("--model")
-            .arg(&model)
-            .args(["--addr", "localhost:80x"]),
-        1,
-    );
+    let e = refused(&["serve", "--addr", "localhost:80x", "--model"], &model);
     assert!(e.contains("HOST:PORT"), "{e}");
     assert!(!e.contains("free that port"), "{e}");
+}
+
+#[test]
+fn long_lists_of_columns_are_shortened() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("wide.csv");
+    let names: Vec<String> = (0..300).map(|i| format!("x{i}")).collect();
+    let row = vec!["1"; 300].join(",");
+    fs::write(&data, format!("{},y\n{row},p\n{row},q\n", names.join(","))).unwrap();
+    let e = refused(&["train", "--label", "nope", "--data"], &data);
+    assert!(e.contains("x0, x1, x2"), "{e}");
+    assert!(e.contains("and 291 more"), "{e}");
+    assert!(e.len() < 1000, "{} bytes of error", e.len());
+}
+
+#[test]
+fn inspect_json_has_an_environment_variable() {
+    let (_dir, model) = trained();
+    let (out, stderr) = output(mlops().arg("inspect").arg(&model).env("MLOPS_JSON", "true"));
+    assert!(out.status.success(), "{stderr}");
+    assert!(out.stdout.starts_with(b"{"));
+}
+
+#[test]
+fn an_out_that_is_a_file_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("taken");
+    fs::write(&file, b"keep me").unwrap();
+    let mut cmd = mlops();
+    cmd.arg("train")
+        .arg("--data")
+        .arg(iris())
+        .arg("--out")
+        .arg(&file);
+    let (out, stderr) = output(&mut cmd);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not a directory"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("Training"), "trained first: {stdout}");
+    assert_eq!(fs::read(&file).unwrap(), b"keep me");
 }
