@@ -86,6 +86,22 @@ pub enum DatasetError {
         /// The cell as written.
         value: String,
     },
+    /// A finite feature value too large in magnitude to train on (see [`MAX_MAGNITUDE`]).
+    #[error(
+        "{path}:{line}:{column}: feature '{name}' has value '{value}'; training needs values between -8.98e307 and 8.98e307 (split points are midpoints of two values, and beyond that they overflow to infinity): rescale this column"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: usize,
+        /// The feature's header name.
+        name: String,
+        /// The cell as written.
+        value: String,
+    },
     /// A row whose label cell is blank.
     #[error("{path}:{line}:{column}: the label '{name}' is empty; expected a class name")]
     EmptyLabel {
@@ -125,6 +141,13 @@ pub enum DatasetError {
         classes: String,
     },
 }
+
+/// The largest feature magnitude training accepts: half of `f64::MAX`. The learner puts
+/// a split at the midpoint of two neighbouring values, `(a + b) / 2`; above this the sum
+/// overflows to infinity and the split sends every row one way, so perfectly separable
+/// data (1.7e308 against 1.6e308) trained a forest that learned nothing, silently.
+/// Prediction has no such limit: it only compares.
+pub const MAX_MAGNITUDE: f64 = f64::MAX / 2.0;
 
 /// A dataset held in memory: features row-major as `f64`, labels as indices into
 /// [`Dataset::classes`].
@@ -224,13 +247,23 @@ impl Dataset {
                     }
                     raw_labels.push(cell.to_owned());
                 } else {
-                    features.push(parse_feature(cell).ok_or_else(|| DatasetError::BadFeature {
+                    let value = parse_feature(cell).ok_or_else(|| DatasetError::BadFeature {
                         path: source.clone(),
                         line,
                         column: i + 1,
                         name: columns[i].clone(),
                         value: shown(cell),
-                    })?);
+                    })?;
+                    if value.abs() > MAX_MAGNITUDE {
+                        return Err(DatasetError::TooLarge {
+                            path: source,
+                            line,
+                            column: i + 1,
+                            name: columns[i].clone(),
+                            value: shown(cell),
+                        });
+                    }
+                    features.push(value);
                 }
             }
         }
@@ -492,6 +525,25 @@ mod tests {
         assert_ne!(a.features, synthetic(300, 4, 3, 2).features);
         assert_eq!(a.class_counts(), [100, 100, 100]);
         assert_eq!((a.rows(), a.width()), (300, 4));
+    }
+
+    #[test]
+    fn refuses_values_whose_midpoints_overflow() {
+        let e = parse("a,y\n1.6e308,p\n1,q\n", None).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DatasetError::TooLarge {
+                    line: 2,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = parse("a,y\n1,p\n-9e307,q\n", None).unwrap_err();
+        assert!(e.to_string().contains("t.csv:3:1:"), "{e}");
+        assert!(parse("a,y\n8.9e307,p\n-8.9e307,q\n", None).is_ok());
     }
 
     #[test]
