@@ -16,26 +16,66 @@ use std::path::Path;
 /// temporary file's private 0600: a model trained by one user is served by another
 /// (a service account, a container's uid), who must be able to read it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
+    write_all_atomic(&[(path, bytes)])
+}
+
+/// Atomically replaces each `(path, bytes)`, all of them or, if anything fails while
+/// writing, none: every file is written and flushed to its temporary file, and every
+/// target checked, before the first rename. `mlops train` used to replace model.cbor
+/// and then fail on metrics.json (disk full, a directory in the way), leaving the new
+/// model beside the old model's metrics and breaking "a failed run leaves the previous
+/// files as they were". Errors name the file.
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> io::Result<()> {
+    let named = |path: &Path, e: io::Error| {
+        io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+    };
+    let mut staged = Vec::with_capacity(files.len());
+    for &(path, bytes) in files {
+        let tmp = stage(path, bytes).map_err(|e| named(path, e))?;
+        // Renaming a file over a directory fails: find out now, not halfway.
+        if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            return Err(named(
+                path,
+                io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "a directory has that name; move it away or choose another --out",
+                ),
+            ));
+        }
+        staged.push((tmp, path));
+    }
+    for (tmp, path) in staged {
+        // `persist` renames over the target; on failure the temporary file is dropped
+        // and deleted, leaving the previous target untouched.
+        tmp.persist(path).map_err(|e| named(path, e.error))?;
+        // Make the rename durable. Directories cannot be fsynced on every platform; the
+        // rename has happened either way, so a failure here is not worth failing the run.
+        if let Ok(d) = File::open(parent(path)) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// `path`'s directory, `.` for a bare file name.
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// Writes `bytes` to a flushed temporary file beside `path` (a rename across file
+/// systems is not atomic).
+fn stage(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".mlops-")
         .suffix(".tmp")
         .permissions(new_file_permissions())
-        .tempfile_in(dir)?;
+        .tempfile_in(parent(path))?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    // `persist` renames over the target; on failure the temporary file is dropped and
-    // deleted, leaving the previous target untouched.
-    tmp.persist(path).map_err(|e| e.error)?;
-    // Make the rename durable. Directories cannot be fsynced on every platform; the
-    // rename has happened either way, so a failure here is not worth failing the run.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    Ok(tmp)
 }
 
 /// 0666, which `open` narrows by the umask, as for `File::create`. (mlops is Unix-only:

@@ -302,12 +302,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     atomic::ensure_dir(&args.out)?;
     let model_path = args.out.join("model.cbor");
     let metrics_path = args.out.join("metrics.json");
-    atomic::write_atomic(&model_path, &trained.model_bytes)
-        .with_context(|| format!("cannot write {}", model_path.display()))?;
     let mut json = serde_json::to_vec_pretty(&trained.report)?;
     json.push(b'\n');
-    atomic::write_atomic(&metrics_path, &json)
-        .with_context(|| format!("cannot write {}", metrics_path.display()))?;
+    atomic::write_all_atomic(&[(&model_path, &trained.model_bytes), (&metrics_path, &json)])?;
     writeln!(out, "Wrote {} ({})", model_path.display(), trained.model.id)?;
     writeln!(out, "Wrote {}", metrics_path.display())?;
     Ok(())

@@ -278,3 +278,30 @@ fn an_out_that_is_a_file_is_refused_before_training() {
     assert!(!stdout.contains("Training"), "trained first: {stdout}");
     assert_eq!(fs::read(&file).unwrap(), b"keep me");
 }
+
+#[test]
+fn a_metrics_file_that_cannot_be_replaced_leaves_the_model_as_it_was() {
+    let (dir, model) = trained();
+    let before = fs::read(&model).unwrap();
+    let metrics = dir.path().join("metrics.json");
+    fs::remove_file(&metrics).unwrap();
+    fs::create_dir(&metrics).unwrap();
+    fs::write(metrics.join("x"), b"x").unwrap();
+    let mut cmd = mlops();
+    cmd.args(["train", "--trees", "6", "--data"])
+        .arg(iris())
+        .arg("--out")
+        .arg(dir.path());
+    let e = fails(&mut cmd, 1);
+    assert!(e.contains("metrics.json"), "{e}");
+    assert!(
+        fs::read(&model).unwrap() == before,
+        "model.cbor was replaced"
+    );
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
