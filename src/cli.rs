@@ -173,47 +173,36 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Progress lines that never stop the work they report on: `mlops train | head -1`
-/// must still write the model. Once the reader of stdout has gone, lines are dropped.
+/// Progress lines that never stop the work they report on: `mlops train | head -1`, or
+/// a log file on a full disk, must still get the model written (its result is the exit
+/// code and the files). After the first failed write, lines are dropped.
 struct Progress<W> {
     inner: W,
-    reader_gone: bool,
+    failed: bool,
 }
 
 impl<W: Write> Progress<W> {
     fn new(inner: W) -> Self {
         Progress {
             inner,
-            reader_gone: false,
-        }
-    }
-
-    fn unless_gone(&mut self, result: io::Result<()>) -> io::Result<()> {
-        match result {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                self.reader_gone = true;
-                Ok(())
-            }
-            other => other,
+            failed: false,
         }
     }
 }
 
 impl<W: Write> Write for Progress<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if !self.reader_gone {
-            let result = self.inner.write_all(buf);
-            self.unless_gone(result)?;
+        if !self.failed {
+            self.failed = self.inner.write_all(buf).is_err();
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.reader_gone {
-            return Ok(());
+        if !self.failed {
+            self.failed = self.inner.flush().is_err();
         }
-        let result = self.inner.flush();
-        self.unless_gone(result)
+        Ok(())
     }
 }
 
@@ -356,7 +345,8 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
     let mut writer = csv::Writer::from_writer(io::BufWriter::with_capacity(64 * 1024, stdout));
     let mut out_header = header.clone();
     out_header.push_field("prediction");
-    writer.write_record(&out_header)?;
+    const TO_STDOUT: &str = "cannot write the predictions to stdout";
+    writer.write_record(&out_header).context(TO_STDOUT)?;
     let mut record = csv::StringRecord::new();
     let mut row = vec![0.0; positions.len()];
     while reader
@@ -385,9 +375,9 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
         }
         let mut out_record = record.clone();
         out_record.push_field(model.predict_one(&row));
-        writer.write_record(&out_record)?;
+        writer.write_record(&out_record).context(TO_STDOUT)?;
     }
-    writer.flush()?;
+    writer.flush().context(TO_STDOUT)?;
     Ok(())
 }
 

@@ -305,3 +305,36 @@ fn a_metrics_file_that_cannot_be_replaced_leaves_the_model_as_it_was() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn progress_that_cannot_be_written_does_not_stop_training() {
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // not on this system
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = mlops();
+    cmd.args(["train", "--trees", "5", "--data"])
+        .arg(iris())
+        .arg("--out")
+        .arg(dir.path())
+        .stdout(full);
+    let (out, stderr) = output(&mut cmd);
+    assert!(out.status.success(), "{stderr}");
+    assert!(dir.path().join("model.cbor").is_file());
+}
+
+#[test]
+fn predictions_that_cannot_be_written_say_where_they_were_going() {
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let (_dir, model) = trained();
+    let mut cmd = mlops();
+    cmd.arg("predict")
+        .arg("--model")
+        .arg(&model)
+        .arg(iris())
+        .stdout(full);
+    let e = fails(&mut cmd, 1);
+    assert!(e.contains("cannot write the predictions to stdout"), "{e}");
+}
