@@ -305,16 +305,29 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
 pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let input = &args.input;
+    let file =
+        std::fs::File::open(input).with_context(|| format!("cannot read '{}'", input.display()))?;
+    let (file, row_start) = dataset::RowLimit::new(file);
     // Flexible, so that a ragged row reaches the check below and its message.
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_path(input)
-        .with_context(|| format!("cannot read '{}'", input.display()))?;
-    let header = reader
-        .headers()
-        .map_err(|e| dataset::malformed(input, &e))?
-        .clone();
+        .from_reader(file);
+    // An I/O error has no position of its own: it happened in the row after the last
+    // one read.
+    let failed = |e: csv::Error, at: &csv::Position| -> anyhow::Error {
+        match e.kind() {
+            csv::ErrorKind::Io(io) => {
+                anyhow::anyhow!("{}:{}: {io}", input.display(), at.line())
+            }
+            _ => dataset::malformed(input, &e).into(),
+        }
+    };
+    let header = match reader.headers() {
+        Ok(header) => header.clone(),
+        Err(e) => return Err(failed(e, &csv::Position::new())),
+    };
+    row_start.set(reader.position().byte());
     let mut positions = Vec::with_capacity(model.features().len());
     let mut missing = Vec::new();
     for f in model.features() {
@@ -351,8 +364,9 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
     let mut row = vec![0.0; positions.len()];
     while reader
         .read_record(&mut record)
-        .map_err(|e| dataset::malformed(input, &e))?
+        .map_err(|e| failed(e, reader.position()))?
     {
+        row_start.set(reader.position().byte());
         let line = record.position().map_or(0, csv::Position::line);
         if record.len() != header.len() {
             bail!(

@@ -6,8 +6,11 @@
 //! the file, the 1-based line and column, and what was expected instead. The messages
 //! follow the `file:line:column: problem` shape of compilers so editors can jump to them.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
@@ -358,6 +361,56 @@ pub fn synthetic(rows: usize, width: usize, classes: usize, seed: u64) -> Datase
         features,
         labels,
         sha256: format!("{seed:064x}"),
+    }
+}
+
+/// The longest row a streamed CSV may have, in bytes.
+pub const MAX_ROW_BYTES: u64 = 16 << 20;
+
+/// A CSV source for streaming (`mlops predict`) that refuses a row longer than
+/// [`MAX_ROW_BYTES`]. The CSV reader holds a whole row in memory, so one endless row
+/// (`/dev/zero`, a binary file without newlines) grew until the allocator aborted the
+/// process; streaming must keep memory flat whatever the input. The caller reports
+/// where each row ends through [`RowLimit::row_end`].
+pub struct RowLimit<R> {
+    inner: R,
+    read: u64,
+    row_start: Rc<Cell<u64>>,
+}
+
+impl<R: Read> RowLimit<R> {
+    /// Wraps `inner`; the second value is where the caller records, after each row, the
+    /// byte offset at which the next row starts (`csv::Reader::position().byte()`).
+    pub fn new(inner: R) -> (Self, Rc<Cell<u64>>) {
+        let row_start = Rc::new(Cell::new(0));
+        let reader = RowLimit {
+            inner,
+            read: 0,
+            row_start: Rc::clone(&row_start),
+        };
+        (reader, row_start)
+    }
+
+    /// The message of the error a too-long row gets (the caller adds file and line).
+    pub fn row_too_long() -> String {
+        format!(
+            "a row is longer than {} MiB; is this a CSV file?",
+            MAX_ROW_BYTES >> 20
+        )
+    }
+}
+
+impl<R: Read> Read for RowLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read - self.row_start.get() > MAX_ROW_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                Self::row_too_long(),
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
     }
 }
 

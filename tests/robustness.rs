@@ -338,3 +338,15 @@ fn predictions_that_cannot_be_written_say_where_they_were_going() {
     let e = fails(&mut cmd, 1);
     assert!(e.contains("cannot write the predictions to stdout"), "{e}");
 }
+
+#[test]
+fn predict_refuses_an_endless_row_instead_of_growing_without_bound() {
+    // `mlops predict /dev/zero` (or a binary file without newlines) grew one row until
+    // the allocator aborted the process; a 40 MB row stands in for the endless one.
+    let (_dir, model) = trained();
+    let mut contents = b"sepal_length,sepal_width,petal_length,petal_width\n5,3,1,0\n".to_vec();
+    contents.resize(contents.len() + (40 << 20), b'7');
+    let e = predict_refuses(&model, "endless.csv", &contents);
+    assert!(e.contains("endless.csv:3:"), "{e}");
+    assert!(e.contains("longer than 16 MiB"), "{e}");
+}
