@@ -93,7 +93,7 @@ pub fn check_dir(dir: &Path) -> io::Result<()> {
         io::Error::new(
             io::ErrorKind::NotADirectory,
             format!(
-                "'{}' is not a directory (a file has that name); choose another with --out",
+                "'{}' is not a directory (it, or a directory above it, is a file); choose another with --out",
                 dir.display()
             ),
         )

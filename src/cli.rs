@@ -347,11 +347,12 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
     }
     if !missing.is_empty() {
         bail!(
-            "{}:1: the header lacks the model's feature(s) {}; the model '{}' needs columns: {}",
+            "{}:1: the header lacks the model's feature(s) {}; the model '{}' needs columns: {}{}",
             input.display(),
             dataset::name_list(&missing),
             model.metadata().name,
-            dataset::name_list(model.features())
+            dataset::name_list(model.features()),
+            dataset::separator_hint(&header.iter().collect::<Vec<_>>()).unwrap_or_default()
         );
     }
     let stdout = io::stdout().lock();

@@ -442,6 +442,18 @@ pub fn parse_feature(cell: &str) -> Option<f64> {
     cell.trim().parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
+/// A hint for a header that is one cell because the file is not comma-separated: a
+/// spreadsheet in a European locale saves `a;b;y` with decimal commas, others save tabs.
+pub fn separator_hint<S: AsRef<str>>(header: &[S]) -> Option<String> {
+    let [only] = header else { return None };
+    let (name, _) = [(";", ';'), ("a tab", '\t')]
+        .into_iter()
+        .find(|(_, sep)| only.as_ref().contains(*sep))?;
+    Some(format!(
+        "; the file seems to be separated by {name}: save it as CSV with commas (and decimal points)"
+    ))
+}
+
 fn check_header(path: &Path, columns: &[String]) -> Result<(), DatasetError> {
     let bad = |column: usize, problem: String| DatasetError::BadHeader {
         path: path.to_path_buf(),
@@ -452,8 +464,9 @@ fn check_header(path: &Path, columns: &[String]) -> Result<(), DatasetError> {
         return Err(bad(
             1,
             format!(
-                "the header has {} column; expected at least one feature column and a label column",
-                columns.len()
+                "the header has {} column; expected at least one feature column and a label column{}",
+                columns.len(),
+                separator_hint(columns).unwrap_or_default()
             ),
         ));
     }
@@ -597,6 +610,15 @@ mod tests {
         let e = parse("a,y\n1,p\n-9e307,q\n", None).unwrap_err();
         assert!(e.to_string().contains("t.csv:3:1:"), "{e}");
         assert!(parse("a,y\n8.9e307,p\n-8.9e307,q\n", None).is_ok());
+    }
+
+    #[test]
+    fn a_semicolon_or_tab_separated_file_gets_a_hint() {
+        let e = parse("a;b;y\n5,1;3;p\n", None).unwrap_err().to_string();
+        assert!(e.contains("separated by ;"), "{e}");
+        let e = parse("a\tb\ty\n5.1\t3\tp\n", None).unwrap_err().to_string();
+        assert!(e.contains("separated by a tab"), "{e}");
+        assert_eq!(separator_hint(&["a", "b;c"]), None);
     }
 
     #[test]

@@ -157,7 +157,7 @@ fn predict_refuses(model: &Path, name: &str, contents: &[u8]) -> String {
 
 /// Input `mlops predict` refuses: file name, contents, what the error must say. The
 /// first two came out as the CSV reader's raw messages; the third was read silently
-/// from the first of the two columns.
+/// from the first of the two columns; the fourth did not say why no column matched.
 const PREDICT_REFUSALS: &[(&str, &[u8], &[&str])] = &[
     (
         "ragged.csv",
@@ -173,6 +173,11 @@ const PREDICT_REFUSALS: &[(&str, &[u8], &[&str])] = &[
         "twice.csv",
         b"sepal_length,sepal_width,petal_length,petal_width,petal_width\n5.1,3.5,1.4,0.2,9\n",
         &["twice.csv:1:5: column 'petal_width' appears twice (columns 4 and 5)"],
+    ),
+    (
+        "semicolons.csv",
+        b"sepal_length;sepal_width;petal_length;petal_width\n5,1;3,5;1,4;0,2\n",
+        &["semicolons.csv:1:", "separated by ;"],
     ),
 ];
 
