@@ -446,7 +446,7 @@ pub fn parse_feature(cell: &str) -> Option<f64> {
 /// spreadsheet in a European locale saves `a;b;y` with decimal commas, others save tabs.
 pub fn separator_hint<S: AsRef<str>>(header: &[S]) -> Option<String> {
     let [only] = header else { return None };
-    let (name, _) = [(";", ';'), ("a tab", '\t')]
+    let (name, _) = [("';'", ';'), ("tabs", '\t')]
         .into_iter()
         .find(|(_, sep)| only.as_ref().contains(*sep))?;
     Some(format!(
@@ -615,9 +615,9 @@ mod tests {
     #[test]
     fn a_semicolon_or_tab_separated_file_gets_a_hint() {
         let e = parse("a;b;y\n5,1;3;p\n", None).unwrap_err().to_string();
-        assert!(e.contains("separated by ;"), "{e}");
+        assert!(e.contains("separated by ';'"), "{e}");
         let e = parse("a\tb\ty\n5.1\t3\tp\n", None).unwrap_err().to_string();
-        assert!(e.contains("separated by a tab"), "{e}");
+        assert!(e.contains("separated by tabs"), "{e}");
         assert_eq!(separator_hint(&["a", "b;c"]), None);
     }
 

@@ -177,7 +177,7 @@ const PREDICT_REFUSALS: &[(&str, &[u8], &[&str])] = &[
     (
         "semicolons.csv",
         b"sepal_length;sepal_width;petal_length;petal_width\n5,1;3,5;1,4;0,2\n",
-        &["semicolons.csv:1:", "separated by ;"],
+        &["semicolons.csv:1:", "separated by ';'"],
     ),
 ];
 
