@@ -153,8 +153,9 @@ impl Metrics {
         classes
             .iter()
             .map(|c| {
-                self.predictions
-                    .get_or_create_owned(&ClassLabels { class: c.clone() })
+                self.predictions.get_or_create_owned(&ClassLabels {
+                    class: label_value(c),
+                })
             })
             .collect()
     }
@@ -164,8 +165,8 @@ impl Metrics {
         self.model_info.clear();
         self.model_info
             .get_or_create(&ModelLabels {
-                model: id.to_owned(),
-                name: name.to_owned(),
+                model: label_value(id),
+                name: label_value(name),
             })
             .set(1);
     }
@@ -183,6 +184,22 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
+}
+
+/// A label value from the data (class names, the model's name) escaped as the text
+/// format requires: prometheus-client writes label values verbatim, and one `"`, `\` or
+/// newline in a class name made the whole exposition unparseable.
+fn label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -212,5 +229,21 @@ mod tests {
             !text.contains("sha256:aa"),
             "old model info must go:\n{text}"
         );
+    }
+
+    #[test]
+    fn label_values_from_the_data_are_escaped() {
+        // Class names come from the CSV, model names from --name: `12" pipe` or a
+        // quoted label holding a newline made the whole exposition unparseable, so
+        // Prometheus dropped every metric of the scrape.
+        let m = Metrics::new();
+        m.class_counters(&["12\" pipe\\x\ny".into()])[0].inc();
+        m.set_model("sha256:aa", "a\"b");
+        let text = m.encode();
+        assert!(
+            text.contains(r#"mlops_predictions_total{class="12\" pipe\\x\ny"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"name="a\"b"} 1"#), "{text}");
     }
 }
