@@ -18,6 +18,9 @@ use super::MODEL_DIGEST;
 use super::error::{ApiError, ErrorBody, json_response};
 use super::json::{JsonBody, Number};
 use super::state::{AppState, Loaded};
+// Messages list features as the CLI's do: a few by name, the rest counted (`details`
+// has them all); a 2,000-feature model made every 422 a 28 KB message.
+use crate::dataset::{name_list, shown};
 
 /// The body of `POST /predict`.
 #[derive(Debug, Deserialize)]
@@ -223,7 +226,7 @@ pub(crate) fn checked_row<'a>(
                 return Err(ApiError::invalid_input(at(format!(
                     "expected {} feature values ({}), got {}",
                     features.len(),
-                    features.join(", "),
+                    name_list(features),
                     values.len()
                 )))
                 .with_details(
@@ -240,8 +243,9 @@ pub(crate) fn checked_row<'a>(
             for (name, value) in pairs {
                 let Some(pos) = loaded.feature_position(name) else {
                     return Err(ApiError::invalid_input(at(format!(
-                        "unknown feature '{name}'; this model's features are {}",
-                        features.join(", ")
+                        "unknown feature '{}'; this model's features are {}",
+                        shown(name),
+                        name_list(features)
                     )))
                     .with_details(
                         json!({"row": row_index, "feature": name, "expected": features}),

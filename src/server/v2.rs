@@ -415,7 +415,7 @@ pub async fn infer(
         return Err(bad(format!(
             "input '{}' has {cols} columns; this model takes {n_features} ({})",
             input.name,
-            features.join(", ")
+            crate::dataset::name_list(features)
         )));
     }
     let max = state.limits().max_batch;

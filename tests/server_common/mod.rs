@@ -46,7 +46,11 @@ pub fn trained(extra: &[&str]) -> Fixture {
 
 /// Runs `mlops train --data data/iris.csv --out <dir> <extra>` in-process.
 pub fn train_into(dir: &Path, extra: &[&str]) {
-    let data = iris_csv();
+    train_data_into(&iris_csv(), dir, extra);
+}
+
+/// Runs `mlops train --data <data> --out <dir> <extra>` in-process.
+pub fn train_data_into(data: &Path, dir: &Path, extra: &[&str]) {
     let mut argv = vec![
         "mlops",
         "train",

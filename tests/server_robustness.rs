@@ -1,0 +1,55 @@
+//! The server against models and requests found to break it from the outside.
+
+mod server_common;
+
+use axum::http::StatusCode;
+use mlops::server::Limits;
+use server_common::*;
+
+/// A model with 30 features (`x0` … `x29`), trained in-process.
+fn wide_model() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("wide.csv");
+    let names: Vec<String> = (0..30).map(|i| format!("x{i}")).collect();
+    let mut text = format!("{},y\n", names.join(","));
+    for row in 0..40 {
+        let values: Vec<String> = (0..30).map(|i| ((row * 7 + i) % 11).to_string()).collect();
+        text.push_str(&format!("{},{}\n", values.join(","), ["p", "q"][row % 2]));
+    }
+    std::fs::write(&data, text).unwrap();
+    train_data_into(&data, dir.path(), &["--trees", "3"]);
+    Fixture {
+        model: dir.path().join("model.cbor"),
+        dir,
+    }
+}
+
+#[tokio::test]
+async fn errors_of_a_wide_model_list_a_few_features_in_words_and_all_in_details() {
+    // A 2,000-feature model answered every 422 with a 28 KB message: the feature list,
+    // in full, in the message as well as in `details`.
+    let fx = wide_model();
+    let (_state, app) = app_with(&fx, Limits::default());
+    for (path, body) in [
+        ("/predict", r#"{"features":[1,2]}"#),
+        ("/predict", r#"{"features":{"nope":1}}"#),
+        (
+            "/v2/models/wide/infer",
+            r#"{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP64","data":[1,2]}]}"#,
+        ),
+    ] {
+        let reply = send(&app, post_json(path, body)).await;
+        assert!(reply.status.is_client_error(), "{path} {body}");
+        let v = reply.json();
+        let message = v["error"]["message"]
+            .as_str()
+            .or_else(|| v["error"].as_str())
+            .unwrap();
+        assert!(message.contains("x0, x1"), "{message}");
+        assert!(message.contains("and 20 more"), "{message}");
+        if let Some(expected) = v["error"]["details"]["expected"].as_array() {
+            assert_eq!(expected.len(), 30);
+        }
+        assert_ne!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
