@@ -86,16 +86,14 @@ fn probe(url: &str, timeout: Duration) -> Result<u16, String> {
     let deadline = Instant::now() + timeout;
     let target = parse_url(url)?;
     let bare_host = target.host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = (bare_host, target.port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve '{}': {e}", target.host))?
-        .collect();
     let remaining = |what: &str| {
         deadline
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
             .ok_or_else(|| format!("timed out {what} (--timeout-ms)"))
     };
+    let addrs = resolve(bare_host, target.port, remaining("resolving the host")?)
+        .map_err(|e| format!("cannot resolve '{}': {e}", target.host))?;
     let mut last_error = format!("'{}' resolved to no address", target.host);
     let mut stream = None;
     for addr in addrs {
@@ -141,6 +139,26 @@ fn probe(url: &str, timeout: Duration) -> Result<u16, String> {
         }
     }
     parse_status(&head)
+}
+
+/// Resolves `host` within `within`. `getaddrinfo` has no timeout of its own: with the
+/// DNS server unreachable it takes the resolver's retries (5 s each by default), far
+/// beyond `--timeout-ms`. An address literal needs no lookup; a name is looked up on a
+/// helper thread, abandoned if it is late (the process exits soon after anyway).
+fn resolve(host: &str, port: u16, within: Duration) -> Result<Vec<SocketAddr>, String> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_owned();
+    std::thread::spawn(move || {
+        let found = (name.as_str(), port)
+            .to_socket_addrs()
+            .map(Iterator::collect::<Vec<_>>);
+        let _ = tx.send(found.map_err(|e| e.to_string()));
+    });
+    rx.recv_timeout(within)
+        .unwrap_or_else(|_| Err("timed out (--timeout-ms)".to_owned()))
 }
 
 fn parse_status(head: &[u8]) -> Result<u16, String> {
@@ -200,6 +218,15 @@ mod tests {
         );
         assert_eq!(parse_status(b"HTTP/1.1 200 OK\nServer: x\n"), Ok(200));
         assert!(parse_status(b"SSH-2.0-OpenSSH\r\n").is_err());
+    }
+
+    #[test]
+    fn resolves_literals_and_names() {
+        let second = Duration::from_secs(1);
+        let v6 = resolve("::1", 9, second).unwrap();
+        assert_eq!(v6, ["[::1]:9".parse().unwrap()]);
+        assert!(!resolve("localhost", 9, second).unwrap().is_empty());
+        assert!(resolve("no-such-host.invalid", 9, second).is_err());
     }
 
     #[test]
