@@ -237,7 +237,8 @@ impl TrainArgs {
 }
 
 /// `mlops train`: everything is validated and computed in memory first; only then are the
-/// two files written, each atomically, model first (metrics.json names the model's hash).
+/// two files written, together and atomically (metrics.json names the model's hash, so
+/// one must never be replaced without the other).
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let mut out = Progress::new(io::stdout().lock());
     let params = args.params();
