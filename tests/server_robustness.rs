@@ -53,3 +53,15 @@ async fn errors_of_a_wide_model_list_a_few_features_in_words_and_all_in_details(
         assert_ne!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
+
+#[tokio::test]
+async fn a_body_starting_with_a_byte_order_mark_is_read() {
+    // Windows tools save JSON files with a UTF-8 BOM (`curl --data-binary @req.json`);
+    // RFC 8259 lets a parser ignore it. It was a 400 "expected value at column 1".
+    let fx = trained(&[]);
+    let (_state, app) = app_with(&fx, Limits::default());
+    let body = "\u{feff}{\"features\":[5.1,3.5,1.4,0.2]}";
+    let reply = send(&app, post_json("/predict", body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
+    assert_eq!(reply.json()["prediction"], "setosa");
+}

@@ -99,7 +99,11 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
 }
 
 /// Parses `bytes` as JSON into `T`, with the relaxed second pass described above.
+///
+/// A leading UTF-8 byte order mark is skipped, as RFC 8259 §8.1 allows: Windows tools
+/// save JSON files with one, and `curl --data-binary @req.json` sends it along.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match serde_json::from_slice(bytes) {
         Ok(value) => Ok(value),
         Err(e) => match e.classify() {
