@@ -65,3 +65,50 @@ async fn a_body_starting_with_a_byte_order_mark_is_read() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
     assert_eq!(reply.json()["prediction"], "setosa");
 }
+
+#[test]
+fn a_closed_log_pipe_does_not_turn_every_request_into_a_line_on_stderr() {
+    // `mlops serve | grep -m1 ready` (wait for readiness in a script): once grep exits,
+    // every log event failed and tracing-subscriber said so on stderr, once per request.
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let fx = trained(&[]);
+    let mut child = mlops()
+        .args(["serve", "--addr", "127.0.0.1:0", "--model"])
+        .arg(&fx.model)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut addr = None;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            addr = rest.split_whitespace().next().map(|a| a.parse().unwrap());
+        }
+        if line.contains("ready") {
+            break;
+        }
+    }
+    drop(lines); // grep -m1 exits
+    let addr = addr.expect("a listening line");
+    for _ in 0..3 {
+        assert_eq!(http(addr, "GET", "/health", None).unwrap().status, 200);
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(stderr.is_empty(), "{stderr}");
+}

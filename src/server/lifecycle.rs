@@ -99,6 +99,10 @@ pub fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stdout)
+        // A log line that cannot be written (stdout closed, as after `mlops serve |
+        // grep -m1 ready`) is dropped: tracing-subscriber would otherwise report each
+        // one on stderr, a line per request, and serving is what matters.
+        .log_internal_errors(false)
         .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {
         LogFormat::Human => builder.try_init(),
