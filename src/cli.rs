@@ -309,11 +309,10 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
     let file =
         std::fs::File::open(input).with_context(|| format!("cannot read '{}'", input.display()))?;
     let (file, row_start) = dataset::RowLimit::new(file);
-    // Flexible, so that a ragged row reaches the check below and its message.
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(file);
+    // Flexible, so that a ragged row reaches the check below and its message. Untrimmed,
+    // so that the other columns pass through as they were (an id "  007" stays so);
+    // header names and feature cells are trimmed where they are read.
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
     // An I/O error has no position of its own: it happened in the row after the last
     // one read.
     let failed = |e: csv::Error, at: &csv::Position| -> anyhow::Error {
@@ -332,7 +331,7 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
     let mut positions = Vec::with_capacity(model.features().len());
     let mut missing = Vec::new();
     for f in model.features() {
-        let mut found = header.iter().enumerate().filter(|(_, h)| h == f);
+        let mut found = header.iter().enumerate().filter(|(_, h)| h.trim() == f);
         match (found.next(), found.next()) {
             (Some((p, _)), None) => positions.push(p),
             // Which of the two would we read? Refuse rather than guess.

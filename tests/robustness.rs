@@ -355,3 +355,24 @@ fn predict_refuses_an_endless_row_instead_of_growing_without_bound() {
     assert!(e.contains("endless.csv:3:"), "{e}");
     assert!(e.contains("longer than 16 MiB"), "{e}");
 }
+
+#[test]
+fn predict_passes_extra_columns_through_unchanged() {
+    // Cells were trimmed on the way through: an id of "  007" came out as "007".
+    let (dir, model) = trained();
+    let input = dir.path().join("ids.csv");
+    fs::write(
+        &input,
+        "id, sepal_length ,sepal_width,petal_length,petal_width\n  007 , 5.1 ,3.5,1.4,0.2\n",
+    )
+    .unwrap();
+    let mut cmd = mlops();
+    cmd.arg("predict").arg("--model").arg(&model).arg(&input);
+    let (out, stderr) = output(&mut cmd);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("\n  007 , 5.1 ,3.5,1.4,0.2,setosa\n"),
+        "{stdout}"
+    );
+}
