@@ -247,6 +247,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     writeln!(out, "Loading {}", args.data.display())?;
     let data = Dataset::load(&args.data, args.label.as_deref())?;
     training::check_params(&params, data.width())?;
+    // The input is valid: make sure the output can go somewhere before training, which
+    // can take minutes (a read-only mount used to fail only at the end).
+    atomic::ensure_dir(&args.out)?;
     let counts: Vec<String> = data
         .classes
         .iter()
@@ -289,7 +292,6 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         r.train_accuracy, r.test_accuracy, r.training_time_ms
     )?;
 
-    atomic::ensure_dir(&args.out)?;
     let model_path = args.out.join("model.cbor");
     let metrics_path = args.out.join("metrics.json");
     let mut json = serde_json::to_vec_pretty(&trained.report)?;

@@ -282,6 +282,20 @@ fn an_out_that_is_a_file_is_refused_before_training() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("Training"), "trained first: {stdout}");
     assert_eq!(fs::read(&file).unwrap(), b"keep me");
+    // A directory that cannot be created (procfs refuses even root): also before training.
+    if Path::new("/proc/self").exists() {
+        let mut cmd = mlops();
+        cmd.args(["train", "--out", "/proc/mlops-out", "--data"])
+            .arg(iris());
+        let (out, stderr) = output(&mut cmd);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("cannot create output directory"),
+            "{stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.contains("Training"), "trained first: {stdout}");
+    }
 }
 
 #[test]
