@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::atomic;
-use crate::dataset::{self, Dataset};
+use crate::dataset::{self, Dataset, printable};
 use crate::model::{Model, TrainParams};
 use crate::training;
 
@@ -261,9 +261,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         "  {} rows x {} features, label '{}', {} classes ({})",
         data.rows(),
         data.width(),
-        data.label_name,
+        printable(&data.label_name),
         data.classes.len(),
-        counts.join(", ")
+        dataset::name_list(&counts)
     )?;
     let per_split = params
         .features_per_split
@@ -419,7 +419,12 @@ pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     }
     let p = &meta.params;
     let d = &meta.dataset;
-    writeln!(out, "model       {}", meta.name)?;
+    // Everything below comes from the file: escape control characters (see `printable`).
+    let all = |names: &[String]| -> String {
+        let names: Vec<_> = names.iter().map(|n| printable(n)).collect();
+        names.join(", ")
+    };
+    writeln!(out, "model       {}", printable(&meta.name))?;
     writeln!(out, "id          {}", model.id)?;
     writeln!(
         out,
@@ -427,8 +432,8 @@ pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
         crate::model::FORMAT_TAG,
         crate::model::FORMAT_VERSION
     )?;
-    writeln!(out, "features    {}", meta.features.join(", "))?;
-    writeln!(out, "classes     {}", meta.classes.join(", "))?;
+    writeln!(out, "features    {}", all(&meta.features))?;
+    writeln!(out, "classes     {}", all(&meta.classes))?;
     writeln!(
         out,
         "forest      {} trees, {} nodes; max depth {}, min samples per leaf {}, features per split {}",
@@ -448,7 +453,12 @@ pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     writeln!(
         out,
         "dataset     {} (sha256 {}), label '{}', {} rows: {} train / {} test",
-        d.file_name, d.sha256, d.label, d.rows, d.train_rows, d.test_rows
+        printable(&d.file_name),
+        printable(&d.sha256),
+        printable(&d.label),
+        d.rows,
+        d.train_rows,
+        d.test_rows
     )?;
     writeln!(
         out,
@@ -458,8 +468,8 @@ pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     writeln!(
         out,
         "built by    mlops {} (source revision {})",
-        meta.crate_version,
-        meta.source_revision.as_deref().unwrap_or("unknown")
+        printable(&meta.crate_version),
+        printable(meta.source_revision.as_deref().unwrap_or("unknown"))
     )?;
     Ok(())
 }
@@ -483,7 +493,7 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
     writeln!(
         out,
         "Retraining '{}' from {} with the recorded parameters (seed {})",
-        meta.name,
+        printable(&meta.name),
         args.data.display(),
         meta.params.seed
     )?;

@@ -420,16 +420,38 @@ impl<R: Read> Read for RowLimit<R> {
 pub fn shown(cell: &str) -> String {
     const MAX_CHARS: usize = 40;
     match cell.char_indices().nth(MAX_CHARS) {
-        None => cell.to_owned(),
-        Some((end, _)) => format!("{}… ({} bytes)", &cell[..end], cell.len()),
+        None => printable(cell).into_owned(),
+        Some((end, _)) => format!("{}… ({} bytes)", printable(&cell[..end]), cell.len()),
     }
+}
+
+/// Text from a data or model file, made safe for a terminal: control characters are
+/// written as escapes (`\u{1b}`), so a name holding an escape sequence cannot move the
+/// cursor, retitle the window or clear the screen of whoever prints it.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A list of column names for a message: all of them up to 10, else the first 10 and
 /// how many more. A 10,000-column file must not turn one error into 70 KB of names.
 pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
     const MAX_NAMES: usize = 10;
-    let shown: Vec<&str> = names.iter().take(MAX_NAMES).map(AsRef::as_ref).collect();
+    let shown: Vec<_> = names
+        .iter()
+        .take(MAX_NAMES)
+        .map(|n| printable(n.as_ref()))
+        .collect();
     let mut list = shown.join(", ");
     if names.len() > MAX_NAMES {
         list.push_str(&format!(" and {} more", names.len() - MAX_NAMES));

@@ -17,6 +17,13 @@ fn output(cmd: &mut Command) -> (Output, String) {
     (out, stderr)
 }
 
+/// Runs a command that must succeed; returns its stdout.
+fn stdout_of(cmd: &mut Command) -> String {
+    let (out, stderr) = output(cmd);
+    assert!(out.status.success(), "{stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Runs a command that must fail with exit code `code`; returns its stderr.
 fn fails(cmd: &mut Command, code: i32) -> String {
     let (out, stderr) = output(cmd);
@@ -380,13 +387,39 @@ fn predict_passes_extra_columns_through_unchanged() {
         "id, sepal_length ,sepal_width,petal_length,petal_width\n  007 , 5.1 ,3.5,1.4,0.2\n",
     )
     .unwrap();
-    let mut cmd = mlops();
-    cmd.arg("predict").arg("--model").arg(&model).arg(&input);
-    let (out, stderr) = output(&mut cmd);
-    assert!(out.status.success(), "{stderr}");
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = stdout_of(
+        mlops()
+            .arg("predict")
+            .arg("--model")
+            .arg(&model)
+            .arg(&input),
+    );
     assert!(
         stdout.contains("\n  007 , 5.1 ,3.5,1.4,0.2,setosa\n"),
         "{stdout}"
     );
+}
+
+#[test]
+fn inspect_does_not_send_control_characters_to_the_terminal() {
+    // A model file from elsewhere names its features and classes; an escape sequence in
+    // one of them was printed raw, so `mlops inspect` could rewrite the user's terminal.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("esc.csv");
+    fs::write(
+        &data,
+        "a\u{1b}[2J,y\n1,p\u{7}\n2,q\n1,p\u{7}\n2,q\n1,p\u{7}\n2,q\n1,p\u{7}\n2,q\n1,p\u{7}\n2,q\n",
+    )
+    .unwrap();
+    let mut train = mlops();
+    train
+        .args(["train", "--name", "n\u{1b}]0;title\u{7}", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path());
+    let text = stdout_of(&mut train);
+    assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+    let text = stdout_of(mlops().arg("inspect").arg(dir.path().join("model.cbor")));
+    assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
+    assert!(text.contains(r"a\u{1b}[2J"), "{text}");
 }
