@@ -479,7 +479,7 @@ pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
 pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let meta = model.metadata();
-    let data = Dataset::load(&args.data, Some(&meta.dataset.label))?;
+    let mut data = Dataset::load(&args.data, Some(&meta.dataset.label))?;
     if data.sha256 != meta.dataset.sha256 {
         bail!(
             "'{}' is not the training data of this model: its sha256 is {}, the model records {} ({})",
@@ -497,6 +497,9 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
         args.data.display(),
         meta.params.seed
     )?;
+    // The data is identified by its sha256, checked above; its file name is incidental
+    // (a renamed copy, another mount point), so replay the recorded one too.
+    data.source = data.source.with_file_name(&meta.dataset.file_name);
     // Replay the recorded revision so that the comparison is about the forest; a
     // different mlops build is reported below if the bytes then differ.
     let retrained = training::train(

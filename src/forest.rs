@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// One node of a decision tree. A leaf has `true_child == 0` (the root, index 0, is
 /// never anyone's child, so 0 is free to mean "none").
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(from = "NodeRepr", into = "NodeRepr")]
 pub struct Node {
     /// Feature index tested at this node.
@@ -30,6 +30,22 @@ pub struct Node {
     pub false_child: u32,
     /// The class predicted by a leaf (index into the forest's classes).
     pub class: u32,
+}
+
+/// Nodes are equal when they are identical bit for bit, as in the model file: a leaf's
+/// threshold is NaN (smartcore's leaves have no split value), and with `==` on `f64`
+/// NaN != NaN made every forest unequal to itself.
+impl PartialEq for Node {
+    fn eq(&self, other: &Node) -> bool {
+        (self.feature, self.true_child, self.false_child, self.class)
+            == (
+                other.feature,
+                other.true_child,
+                other.false_child,
+                other.class,
+            )
+            && self.threshold.to_bits() == other.threshold.to_bits()
+    }
 }
 
 /// Nodes are stored as 5-element CBOR arrays instead of maps with field names: a forest
@@ -286,6 +302,19 @@ mod tests {
                 leaf(high),
             ],
         }
+    }
+
+    #[test]
+    fn a_forest_equals_itself_with_the_nan_thresholds_of_its_leaves() {
+        // smartcore's leaves have no split value; we store NaN. With the derived
+        // `PartialEq`, NaN != NaN made every forest unequal to itself, and `mlops verify`
+        // reported "100 of 100 trees differ" for a model whose forest was identical.
+        let mut tree = stump(1.0, 0, 1);
+        tree.nodes[1].threshold = f64::NAN;
+        assert_eq!(tree, tree.clone());
+        let mut other = tree.clone();
+        other.nodes[0].threshold = 1.5;
+        assert_ne!(tree, other);
     }
 
     #[test]

@@ -423,3 +423,14 @@ fn inspect_does_not_send_control_characters_to_the_terminal() {
     assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
     assert!(text.contains(r"a\u{1b}[2J"), "{text}");
 }
+
+#[test]
+fn verify_accepts_the_training_data_under_another_name() {
+    // The data's identity is its sha256; the file name is incidental (a copy, a mount).
+    // A renamed copy "did not reproduce", and blamed all 100 trees.
+    let (dir, model) = trained();
+    let copy = dir.path().join("renamed.csv");
+    fs::copy(iris(), &copy).unwrap();
+    let stdout = stdout_of(mlops().arg("verify").arg(&model).arg("--data").arg(&copy));
+    assert!(stdout.contains("OK: identical bytes"), "{stdout}");
+}
