@@ -371,7 +371,7 @@ pub const MAX_ROW_BYTES: u64 = 16 << 20;
 /// [`MAX_ROW_BYTES`]. The CSV reader holds a whole row in memory, so one endless row
 /// (`/dev/zero`, a binary file without newlines) grew until the allocator aborted the
 /// process; streaming must keep memory flat whatever the input. The caller reports
-/// where each row ends through [`RowLimit::row_end`].
+/// where each row ends through the handle [`RowLimit::new`] returns.
 pub struct RowLimit<R> {
     inner: R,
     read: u64,
@@ -390,22 +390,18 @@ impl<R: Read> RowLimit<R> {
         };
         (reader, row_start)
     }
-
-    /// The message of the error a too-long row gets (the caller adds file and line).
-    pub fn row_too_long() -> String {
-        format!(
-            "a row is longer than {} MiB; is this a CSV file?",
-            MAX_ROW_BYTES >> 20
-        )
-    }
 }
 
 impl<R: Read> Read for RowLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.read - self.row_start.get() > MAX_ROW_BYTES {
+            // The caller adds the file and the line.
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                Self::row_too_long(),
+                format!(
+                    "a row is longer than {} MiB; is this a CSV file?",
+                    MAX_ROW_BYTES >> 20
+                ),
             ));
         }
         let n = self.inner.read(buf)?;
