@@ -1,7 +1,7 @@
 //! The model file `model.cbor`: what a trained model is, how it is written, and how it
 //! is checked when read back.
 //!
-//! The file is one CBOR document, an [`Envelope`]: a format tag, a format version, the
+//! The file is one CBOR document, an `Envelope`: a format tag, a format version, the
 //! sha256 of the body, and the body itself as a byte string. The body ([`ModelBody`])
 //! holds the metadata and provenance, a small golden set, and the forest. Wrapping the
 //! body in bytes lets a reader refuse a foreign file, a newer format or a corrupted body

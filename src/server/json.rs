@@ -3,7 +3,7 @@
 //! axum's own `Json` extractor answers with plain-text rejections; this one answers with
 //! the [`ApiError`] envelope and sorts failures the way the contract says: 415 for a
 //! content type other than JSON (a missing one is read as JSON, see
-//! [`is_json_or_unlabelled`]), 413 for a body over `--max-body-bytes` (enforced by
+//! `is_json_or_unlabelled`), 413 for a body over `--max-body-bytes` (enforced by
 //! axum's `DefaultBodyLimit` while the body is read), 400 for bytes that are not JSON, and
 //! 422 for JSON of the wrong shape.
 //!
