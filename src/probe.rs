@@ -182,26 +182,19 @@ mod tests {
 
     #[test]
     fn parses_urls() {
-        let t = parse_url("http://127.0.0.1:8000/ready").unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.path.as_str()),
-            ("127.0.0.1", 8000, "/ready")
-        );
-        let t = parse_url("http://localhost").unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.path.as_str()),
-            ("localhost", 80, "/")
-        );
-        let t = parse_url("http://[::1]:9/x?y=1").unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.path.as_str()),
-            ("[::1]", 9, "/x?y=1")
-        );
-        let t = parse_url("HTTP://h:8000?x=1#frag").unwrap();
-        assert_eq!(
-            (t.host.as_str(), t.port, t.path.as_str()),
-            ("h", 8000, "/?x=1")
-        );
+        for (url, host, port, path) in [
+            ("http://127.0.0.1:8000/ready", "127.0.0.1", 8000, "/ready"),
+            ("http://localhost", "localhost", 80, "/"),
+            ("http://[::1]:9/x?y=1", "[::1]", 9, "/x?y=1"),
+            ("HTTP://h:8000?x=1#frag", "h", 8000, "/?x=1"),
+        ] {
+            let t = parse_url(url).unwrap();
+            assert_eq!(
+                (t.host.as_str(), t.port, t.path.as_str()),
+                (host, port, path),
+                "{url}"
+            );
+        }
         let t = parse_url("http://h/ready#frag").unwrap();
         assert_eq!(t.path, "/ready");
         assert!(parse_url("https://x/").is_err());
