@@ -13,8 +13,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::atomic;
-use crate::dataset::{self, Dataset, printable};
+use crate::dataset::{self, Dataset};
 use crate::model::{Model, TrainParams};
+use crate::text::{name_list, printable, shown};
 use crate::training;
 
 /// The source revision this binary was built from, when the build knew it: set by the
@@ -263,7 +264,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         data.width(),
         printable(&data.label_name),
         data.classes.len(),
-        dataset::name_list(&counts)
+        name_list(&counts)
     )?;
     let per_split = params
         .features_per_split
@@ -351,9 +352,9 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
         bail!(
             "{}:1: the header lacks the model's feature(s) {}; the model '{}' needs columns: {}{}",
             input.display(),
-            dataset::name_list(&missing),
+            name_list(&missing),
             model.metadata().name,
-            dataset::name_list(model.features()),
+            name_list(model.features()),
             dataset::separator_hint(&header.iter().collect::<Vec<_>>()).unwrap_or_default()
         );
     }
@@ -386,7 +387,7 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
                     "{}:{line}:{}: feature '{name}' has value '{}'; expected a finite number",
                     input.display(),
                     p + 1,
-                    dataset::shown(cell)
+                    shown(cell)
                 )
             })?;
         }
@@ -508,8 +509,9 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
         &meta.name,
         meta.source_revision.as_deref(),
     )?;
-    let original = std::fs::read(&args.model)?;
-    if retrained.model_bytes == original {
+    // The id is the sha256 of the file's bytes, so equal ids mean identical bytes,
+    // without reading the file a second time.
+    if retrained.model.id == model.id {
         writeln!(out, "OK: identical bytes, {}", model.id)?;
         return Ok(());
     }

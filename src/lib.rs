@@ -8,6 +8,7 @@
 //! * [`training`]: the deterministic split, smartcore training, evaluation;
 //! * [`metrics`]: accuracy, per-class report and confusion matrix (`metrics.json`);
 //! * [`atomic`]: crash-safe file writes;
+//! * [`text`]: names and values from files, quoted safely and briefly in messages;
 //! * [`cli`]: the command-line interface and what each command does;
 //! * [`server`]: the HTTP prediction service (`mlops serve`);
 //! * [`probe`]: the container health check (`mlops probe`).
@@ -23,4 +24,5 @@ pub mod metrics;
 pub mod model;
 pub mod probe;
 pub mod server;
+pub mod text;
 pub mod training;

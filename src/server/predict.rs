@@ -20,7 +20,7 @@ use super::json::{JsonBody, Number};
 use super::state::{AppState, Loaded};
 // Messages list features as the CLI's do: a few by name, the rest counted (`details`
 // has them all); a 2,000-feature model made every 422 a 28 KB message.
-use crate::dataset::{name_list, shown};
+use crate::text::{name_list, shown};
 
 /// The body of `POST /predict`.
 #[derive(Debug, Deserialize)]
@@ -174,16 +174,10 @@ pub async fn predict(
                 let values = checked_row(&loaded, row, Some(i), &mut buf)?;
                 matrix.extend_from_slice(values);
             }
-            let classes = loaded.model.body.forest.predict_batch(&matrix);
-            loaded.count_predictions(&classes);
-            let names = loaded.model.classes();
             json_response(
                 StatusCode::OK,
                 &Predictions {
-                    predictions: classes
-                        .iter()
-                        .map(|&c| names[c as usize].as_str())
-                        .collect(),
+                    predictions: loaded.predict_names(&matrix),
                     model: &loaded.model.id,
                 },
             )
@@ -215,10 +209,7 @@ pub(crate) fn checked_row<'a>(
     buf: &'a mut Vec<f64>,
 ) -> Result<&'a [f64], ApiError> {
     let features = loaded.model.features();
-    let at = |msg: String| match row_no {
-        Some(i) => format!("instance {i}: {msg}"),
-        None => msg,
-    };
+    let at = |msg: String| in_row(row_no, msg);
     let row_index = row_no.unwrap_or(0);
     match row {
         Row::Positional(values) => {
@@ -291,11 +282,19 @@ pub(crate) fn check_finite(
     } else {
         "-infinity"
     };
-    let msg = format!("feature '{name}' must be a finite number, got {got}");
-    let msg = match row_no {
-        Some(i) => format!("instance {i}: {msg}"),
-        None => msg,
-    };
+    let msg = in_row(
+        row_no,
+        format!("feature '{name}' must be a finite number, got {got}"),
+    );
     Err(ApiError::invalid_input(msg)
         .with_details(json!({"row": row_no.unwrap_or(0), "feature": name})))
+}
+
+/// Prefixes a message with the batch row it is about (`instance 2: ...`); a single row
+/// (`row_no` is `None`) needs no prefix.
+fn in_row(row_no: Option<usize>, msg: String) -> String {
+    match row_no {
+        Some(i) => format!("instance {i}: {msg}"),
+        None => msg,
+    }
 }

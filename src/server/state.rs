@@ -135,6 +135,18 @@ impl Loaded {
         self.feature_index.get(name).copied()
     }
 
+    /// Predicts every row of a row-major matrix, counts the predictions by class, and
+    /// returns the class names: the batch path of both `/predict` and v2 `infer`.
+    pub fn predict_names(&self, rows: &[f64]) -> Vec<&str> {
+        let classes = self.model.body.forest.predict_batch(rows);
+        self.count_predictions(&classes);
+        let names = self.model.classes();
+        classes
+            .iter()
+            .map(|&c| names[c as usize].as_str())
+            .collect()
+    }
+
     /// Counts one prediction of class `class`.
     pub fn count_prediction(&self, class: u32) {
         if let Some(c) = self.class_counters.get(class as usize) {
@@ -158,8 +170,9 @@ impl Loaded {
     }
 }
 
-/// Reads `metrics.json` next to the model file, if it is there, is JSON and mentions this
-/// model's sha256 (a stale file from another training run is left out, with a warning).
+/// Reads `metrics.json` next to the model file, if it is there, is JSON and names this
+/// model in its `model_sha256` (a stale file from another training run is left out, with
+/// a warning).
 fn read_training_metrics(model_path: &Path, model_id: &str) -> Option<serde_json::Value> {
     let path = model_path.with_file_name("metrics.json");
     let bytes = match std::fs::read(&path) {
@@ -173,12 +186,11 @@ fn read_training_metrics(model_path: &Path, model_id: &str) -> Option<serde_json
             return None;
         }
     };
-    let hex = model_id.strip_prefix("sha256:").unwrap_or(model_id);
     match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(value) if value.to_string().contains(hex) => Some(value),
+        Ok(value) if value["model_sha256"] == model_id => Some(value),
         Ok(_) => {
             tracing::warn!(
-                "{} does not mention this model's sha256 (it belongs to another training run); /model will show no metrics",
+                "{} names another model in model_sha256 (it belongs to another training run); /model will show no metrics",
                 path.display()
             );
             None

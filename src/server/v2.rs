@@ -22,7 +22,7 @@ use super::MODEL_DIGEST;
 use super::error::{ApiError, V2Error, V2ErrorBody, json_bytes, json_response};
 use super::json::{JsonBody, NumberVisitor};
 use super::predict::check_finite;
-use super::state::AppState;
+use super::state::{AppState, Loaded};
 use crate::model::Model;
 
 /// The name of the model's one input tensor in its metadata (requests may name it anything).
@@ -258,17 +258,11 @@ pub(crate) fn model_metadata_json(model: &Model) -> axum::body::Bytes {
         .into()
 }
 
-fn unknown_model(state: &AppState, name: &str) -> V2Error {
-    let serving = state.current().model.metadata().name.clone();
-    V2Error(ApiError::new(
-        StatusCode::NOT_FOUND,
-        "model_not_found",
-        format!("unknown model '{name}'; this server serves '{serving}'"),
-    ))
-}
-
+/// Checks the `{name}` of the path against the model of the request's snapshot
+/// (`loaded`), so that the name checked and the model used are the same even while a
+/// reload swaps models.
 fn model_name(
-    state: &AppState,
+    loaded: &Loaded,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<String, V2Error> {
     let Path(name) = path.map_err(|e| {
@@ -278,10 +272,24 @@ fn model_name(
             e.body_text(),
         ))
     })?;
-    if name != state.current().model.metadata().name {
-        return Err(unknown_model(state, &name));
+    let serving = &loaded.model.metadata().name;
+    if name != *serving {
+        return Err(V2Error(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "model_not_found",
+            format!("unknown model '{name}'; this server serves '{serving}'"),
+        )));
     }
     Ok(name)
+}
+
+/// 200 when ready, 503 once shutdown has begun (both readiness routes).
+fn readiness_status(ready: bool) -> StatusCode {
+    if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
 }
 
 /// Server metadata.
@@ -313,12 +321,7 @@ pub async fn live() -> Response {
     ))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let ready = !state.is_draining();
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    json_response(status, &Ready { ready })
+    json_response(readiness_status(ready), &Ready { ready })
 }
 
 /// Model metadata.
@@ -332,11 +335,9 @@ pub async fn model_metadata(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, V2Error> {
-    model_name(&state, path)?;
-    Ok(json_bytes(
-        StatusCode::OK,
-        state.current().v2_metadata_json.clone(),
-    ))
+    let loaded = state.current();
+    model_name(&loaded, path)?;
+    Ok(json_bytes(StatusCode::OK, loaded.v2_metadata_json.clone()))
 }
 
 /// Model readiness.
@@ -351,14 +352,12 @@ pub async fn model_ready(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, V2Error> {
-    let name = model_name(&state, path)?;
+    let name = model_name(&state.current(), path)?;
     let ready = !state.is_draining();
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    Ok(json_response(status, &ModelReady { name, ready }))
+    Ok(json_response(
+        readiness_status(ready),
+        &ModelReady { name, ready },
+    ))
 }
 
 /// Inference.
@@ -384,10 +383,10 @@ pub async fn infer(
     path: Result<Path<String>, PathRejection>,
     body: Result<JsonBody<InferRequest>, ApiError>,
 ) -> Result<Response, V2Error> {
-    model_name(&state, path)?;
+    let loaded = state.current();
+    model_name(&loaded, path)?;
     let JsonBody(request) = body?;
     let bad = |msg: String| V2Error(ApiError::invalid_input(msg));
-    let loaded = state.current();
     let features = loaded.model.features();
     let n_features = features.len();
     let [input] = &request.inputs[..] else {
@@ -415,7 +414,7 @@ pub async fn infer(
         return Err(bad(format!(
             "input '{}' has {cols} columns; this model takes {n_features} ({})",
             input.name,
-            crate::dataset::name_list(features)
+            crate::text::name_list(features)
         )));
     }
     let max = state.limits().max_batch;
@@ -448,9 +447,7 @@ pub async fn infer(
     for (i, row) in values.chunks_exact(n_features).enumerate() {
         check_finite(features, row, Some(i)).map_err(V2Error)?;
     }
-    let classes = loaded.model.body.forest.predict_batch(values);
-    loaded.count_predictions(&classes);
-    let names = loaded.model.classes();
+    let labels = loaded.predict_names(values);
     let id = match &request.id {
         Some(id) => id.as_str(),
         None => headers
@@ -465,12 +462,9 @@ pub async fn infer(
             id,
             outputs: vec![ResponseOutput {
                 name: OUTPUT_NAME,
-                shape: vec![classes.len()],
+                shape: vec![labels.len()],
                 datatype: "BYTES",
-                data: classes
-                    .iter()
-                    .map(|&c| names[c as usize].as_str())
-                    .collect(),
+                data: labels,
             }],
         },
     );
