@@ -6,29 +6,15 @@ mod cli_common;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use cli_common::{iris, mlops};
-
-fn output(cmd: &mut Command) -> (Output, String) {
-    let out = cmd.output().expect("the mlops binary runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (out, stderr)
-}
+use cli_common::{fails, iris, mlops, output};
 
 /// Runs a command that must succeed; returns its stdout.
 fn stdout_of(cmd: &mut Command) -> String {
     let (out, stderr) = output(cmd);
     assert!(out.status.success(), "{stderr}");
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs a command that must fail with exit code `code`; returns its stderr.
-fn fails(cmd: &mut Command, code: i32) -> String {
-    let (out, stderr) = output(cmd);
-    assert_eq!(out.status.code(), Some(code), "{stderr}");
-    stderr
 }
 
 /// Runs `mlops ARGS PATH`, which must fail with exit code 1; returns its stderr.

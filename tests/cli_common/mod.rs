@@ -1,10 +1,10 @@
 //! Shared helpers of the command-line tests: the `mlops` binary with a clean
-//! environment, and the Iris CSV.
+//! environment, running it, and the Iris CSV.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// The `mlops` binary, with no `MLOPS_*` variable from the caller changing a default.
 pub fn mlops() -> Command {
@@ -20,4 +20,19 @@ pub fn mlops() -> Command {
 /// The Iris CSV shipped with the repository.
 pub fn iris() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv")
+}
+
+/// Runs a command; returns its output and stderr, which must not report a panic.
+pub fn output(cmd: &mut Command) -> (Output, String) {
+    let out = cmd.output().expect("the mlops binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out, stderr)
+}
+
+/// Runs a command that must fail with exit code `code`; returns its stderr.
+pub fn fails(cmd: &mut Command, code: i32) -> String {
+    let (out, stderr) = output(cmd);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    stderr
 }

@@ -297,10 +297,11 @@ pub struct Server {
     log: Arc<Mutex<Vec<String>>>,
 }
 
-/// The `mlops` binary under test.
-pub fn mlops() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mlops"))
-}
+// The `mlops` binary with no `MLOPS_*` variable from the caller changing a default:
+// the command-line tests' helper, shared rather than copied.
+#[path = "../cli_common/mod.rs"]
+mod cli_common;
+pub use cli_common::mlops;
 
 impl Server {
     /// Starts `mlops serve --model <model> --addr 127.0.0.1:0 <extra>` and waits for its
