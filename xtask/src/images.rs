@@ -460,12 +460,7 @@ pub fn build_binary(root: &Path, background: bool) -> Result<PathBuf> {
         // Background builds (the e2e's second checkout) yield the CPU to timed checks.
         Cmd::new("nice").args(["-n", "19"]).arg(&cargo)
     } else {
-        Cmd::new(&cargo)
-    };
-    let cmd = if background {
-        cmd
-    } else {
-        cmd.inherit_output()
+        Cmd::new(&cargo).inherit_output()
     };
     cmd.args([
         "build",
