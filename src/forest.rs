@@ -94,9 +94,6 @@ pub enum ForestError {
     /// The structure is inconsistent (corrupt or hand-edited model file).
     #[error("invalid forest: {0}")]
     Invalid(String),
-    /// The smartcore model did not have the expected shape.
-    #[error("cannot convert the trained smartcore forest: {0}")]
-    Conversion(String),
 }
 
 impl Forest {
@@ -171,31 +168,6 @@ impl Forest {
         }
         Ok(())
     }
-
-    /// Converts a trained smartcore forest into ours, through its serde representation.
-    pub fn from_smartcore<T: Serialize>(
-        model: &T,
-        n_features: usize,
-        n_classes: usize,
-    ) -> Result<Forest, ForestError> {
-        let conv = |e: &dyn std::fmt::Display| ForestError::Conversion(e.to_string());
-        let value = ciborium::value::Value::serialized(model).map_err(|e| conv(&e))?;
-        let mirror: smartcore_mirror::Forest = value.deserialized().map_err(|e| conv(&e))?;
-        let trees = mirror
-            .trees
-            .ok_or_else(|| conv(&"the forest has no trees"))?
-            .into_iter()
-            .map(smartcore_mirror::Tree::convert)
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(|e| conv(&e))?;
-        let forest = Forest {
-            n_features: n_features as u32,
-            n_classes: n_classes as u32,
-            trees,
-        };
-        forest.validate()?;
-        Ok(forest)
-    }
 }
 
 impl Tree {
@@ -213,64 +185,6 @@ impl Tree {
             node = &self.nodes[next as usize];
         }
         node.class
-    }
-}
-
-/// Just the fields we read from smartcore 0.7's serde output of
-/// `RandomForestClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>`; serde ignores the rest.
-mod smartcore_mirror {
-    use serde::Deserialize;
-
-    #[derive(Deserialize)]
-    pub struct Forest {
-        pub trees: Option<Vec<Tree>>,
-    }
-
-    #[derive(Deserialize)]
-    pub struct Tree {
-        nodes: Vec<Node>,
-        classes: Vec<u32>,
-    }
-
-    #[derive(Deserialize)]
-    struct Node {
-        output: usize,
-        split_feature: usize,
-        split_value: Option<f64>,
-        true_child: Option<usize>,
-        false_child: Option<usize>,
-    }
-
-    impl Tree {
-        /// Maps tree-local outputs (indices into the tree's classes) to the labels the
-        /// forest was trained on, which are our class indices.
-        pub fn convert(self) -> Result<super::Tree, String> {
-            let to_forest_class = |output: usize| -> Result<u32, String> {
-                self.classes
-                    .get(output)
-                    .copied()
-                    .ok_or_else(|| format!("leaf output {output} out of range"))
-            };
-            let nodes = self
-                .nodes
-                .iter()
-                .map(|n| {
-                    let (true_child, false_child) = match (n.true_child, n.false_child) {
-                        (Some(t), Some(f)) => (t as u32, f as u32),
-                        (None, _) => (0, 0),
-                        (Some(_), None) => return Err("node with one child".to_string()),
-                    };
-                    Ok(super::Node {
-                        feature: n.split_feature as u32,
-                        threshold: n.split_value.unwrap_or(f64::NAN),
-                        true_child,
-                        false_child,
-                        class: to_forest_class(n.output)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            Ok(super::Tree { nodes })
-        }
     }
 }
 

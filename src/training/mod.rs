@@ -6,18 +6,16 @@
 //! everything recorded in the model is a pure function of the data, the parameters and
 //! the mlops build. Two runs, in one process or two, give byte-identical model files.
 
+pub mod smartcore;
+
 use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use smartcore::ensemble::random_forest_classifier::{
-    RandomForestClassifier, RandomForestClassifierParameters,
-};
-use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use crate::dataset::Dataset;
-use crate::forest::{Forest, ForestError};
+use crate::forest::ForestError;
 use crate::metrics::{self, MetricsReport};
 use crate::model::{
     DatasetInfo, GoldenRow, MetricsSummary, Model, ModelBody, ModelMetadata, TrainParams,
@@ -154,22 +152,7 @@ pub fn train(
 
     let x_train = gather(&split.train);
     let y_train = labels_of(&split.train);
-    let matrix = DenseMatrix::new(split.train.len(), width, x_train.clone(), false)
-        .map_err(|e| TrainError::Learner(e.to_string()))?;
-    let mut sc_params = RandomForestClassifierParameters::default()
-        .with_n_trees(params.trees)
-        .with_min_samples_leaf(params.min_samples_leaf)
-        .with_seed(params.seed);
-    if let Some(depth) = params.max_depth {
-        sc_params = sc_params.with_max_depth(depth);
-    }
-    if let Some(m) = params.features_per_split {
-        sc_params = sc_params.with_m(m);
-    }
-    let learned: RandomForestClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>> =
-        RandomForestClassifier::fit(&matrix, &y_train, sc_params)
-            .map_err(|e| TrainError::Learner(e.to_string()))?;
-    let forest = Forest::from_smartcore(&learned, width, data.classes.len())?;
+    let forest = smartcore::fit(&x_train, &y_train, width, data.classes.len(), params)?;
 
     let x_test = gather(&split.test);
     let y_test = labels_of(&split.test);
@@ -288,34 +271,6 @@ mod tests {
         let decoded = Model::decode("m", &a.model_bytes).unwrap();
         decoded.verify_golden().unwrap();
         assert_eq!(decoded.body.golden.len(), GOLDEN_ROWS);
-    }
-
-    #[test]
-    fn our_forest_predicts_exactly_like_smartcore() {
-        let d = iris();
-        let x = DenseMatrix::new(d.rows(), d.width(), d.features.clone(), false).unwrap();
-        for seed in [1, 2, 3] {
-            let params = RandomForestClassifierParameters::default()
-                .with_n_trees(15)
-                .with_seed(seed)
-                .with_max_depth(3);
-            let sc: RandomForestClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>> =
-                RandomForestClassifier::fit(&x, &d.labels, params).unwrap();
-            let ours = Forest::from_smartcore(&sc, d.width(), 3).unwrap();
-            // Every data row plus a grid that crosses many thresholds.
-            let mut rows = d.features.clone();
-            for i in 0..400 {
-                let v = i as f64 / 50.0;
-                rows.extend_from_slice(&[v, 8.0 - v, v * 0.9, v / 3.0]);
-            }
-            let n = rows.len() / 4;
-            let grid = DenseMatrix::new(n, 4, rows.clone(), false).unwrap();
-            assert_eq!(
-                sc.predict(&grid).unwrap(),
-                ours.predict_batch(&rows),
-                "seed {seed}"
-            );
-        }
     }
 
     #[test]
