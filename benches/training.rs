@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mlops::dataset::{self, Dataset};
-use mlops::model::{Model, TrainParams};
+use mlops::model::Model;
+use mlops::params::TrainParams;
 use mlops::training;
 
 fn iris() -> Dataset {
@@ -22,7 +23,7 @@ fn iris() -> Dataset {
 }
 
 fn bench_training(c: &mut Criterion) {
-    let params = TrainParams::default();
+    let params = TrainParams::default().check(4).unwrap();
     let mut group = c.benchmark_group("train");
     group
         .sample_size(20)
@@ -47,7 +48,13 @@ fn bench_training(c: &mut Criterion) {
 }
 
 fn bench_prediction(c: &mut Criterion) {
-    let trained = training::train(&iris(), &TrainParams::default(), "iris", None).unwrap();
+    let trained = training::train(
+        &iris(),
+        &TrainParams::default().check(4).unwrap(),
+        "iris",
+        None,
+    )
+    .unwrap();
     let model = trained.model;
     let mut group = c.benchmark_group("predict");
     group.measurement_time(Duration::from_secs(5));
@@ -60,7 +67,7 @@ fn bench_prediction(c: &mut Criterion) {
     let rows: Vec<f64> = batch.features.iter().map(|v| 4.0 + v.abs()).collect();
     group.throughput(Throughput::Elements(10_000));
     group.bench_function("batch_10k_rows", |b| {
-        b.iter(|| model.body.forest.predict_batch(black_box(&rows)))
+        b.iter(|| model.predict_batch(black_box(&rows)))
     });
     group.finish();
 

@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use mlops::dataset;
-use mlops::model::TrainParams;
+use mlops::params::TrainParams;
 use mlops::training;
 
 fn main() {
@@ -29,13 +29,17 @@ fn main() {
     for rows in sizes {
         let data = dataset::synthetic(rows, 4, 3, 42);
         let started = Instant::now();
-        let trained = training::train(&data, &TrainParams::default(), "scaling", None)
-            .expect("synthetic data trains");
+        let trained = training::train(
+            &data,
+            &TrainParams::default().check(4).unwrap(),
+            "scaling",
+            None,
+        )
+        .expect("synthetic data trains");
         let seconds = started.elapsed().as_secs_f64();
         let nodes: usize = trained
             .model
-            .body
-            .forest
+            .forest()
             .trees
             .iter()
             .map(|t| t.nodes.len())

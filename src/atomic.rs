@@ -10,21 +10,11 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Atomically replaces `path` with `bytes`.
-///
-/// The file gets the permissions any new file gets (0666 less the umask), not the
-/// temporary file's private 0600: a model trained by one user is served by another
-/// (a service account, a container's uid), who must be able to read it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_all_atomic(&[(path, bytes)])
-}
-
 /// Atomically replaces each `(path, bytes)`, all of them or, if anything fails while
 /// writing, none: every file is written and flushed to its temporary file, and every
-/// target checked, before the first rename. `mlops train` used to replace model.cbor
-/// and then fail on metrics.json (disk full, a directory in the way), leaving the new
-/// model beside the old model's metrics and breaking "a failed run leaves the previous
-/// files as they were". Errors name the file.
+/// target checked, before the first rename, so a disk that fills up or a directory in
+/// the way of the second file never leaves a new first file beside an old second one.
+/// Errors name the file.
 pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> io::Result<()> {
     let named = |path: &Path, e: io::Error| {
         io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
@@ -38,7 +28,7 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> io::Result<()> {
                 path,
                 io::Error::new(
                     io::ErrorKind::IsADirectory,
-                    "a directory has that name; move it away or choose another --out",
+                    "a directory has that name; move it away",
                 ),
             ));
         }
@@ -93,7 +83,7 @@ pub fn check_dir(dir: &Path) -> io::Result<()> {
         io::Error::new(
             io::ErrorKind::NotADirectory,
             format!(
-                "'{}' is not a directory (it, or a directory above it, is a file); choose another with --out",
+                "'{}' is not a directory (it, or a directory above it, is a file)",
                 dir.display()
             ),
         )
@@ -110,10 +100,7 @@ pub fn ensure_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir).map_err(|e| {
         io::Error::new(
             e.kind(),
-            format!(
-                "cannot create output directory '{}': {e}; choose another with --out",
-                dir.display()
-            ),
+            format!("cannot create output directory '{}': {e}", dir.display()),
         )
     })
 }
@@ -126,8 +113,8 @@ mod tests {
     fn replaces_contents_and_leaves_no_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f.bin");
-        write_atomic(&target, b"one").unwrap();
-        write_atomic(&target, b"two").unwrap();
+        write_all_atomic(&[(&target, b"one")]).unwrap();
+        write_all_atomic(&[(&target, b"two")]).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"two");
         let names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
@@ -140,12 +127,12 @@ mod tests {
     fn a_failed_write_keeps_the_old_file() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f.bin");
-        write_atomic(&target, b"old").unwrap();
+        write_all_atomic(&[(&target, b"old")]).unwrap();
         // Renaming a file over a non-empty directory fails: the target stays as it was.
         let blocked = dir.path().join("sub");
         fs::create_dir(&blocked).unwrap();
         fs::write(blocked.join("x"), b"x").unwrap();
-        assert!(write_atomic(&blocked, b"new").is_err());
+        assert!(write_all_atomic(&[(&blocked, b"new")]).is_err());
         assert_eq!(fs::read(&target).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }

@@ -22,6 +22,7 @@ pub mod dataset;
 pub mod forest;
 pub mod metrics;
 pub mod model;
+pub mod params;
 pub mod probe;
 pub mod server;
 pub mod text;

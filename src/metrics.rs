@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::TrainParams;
+use crate::params::TrainParams;
 
 /// Precision, recall, F1 and support of one class on the test rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::forest::{Forest, ForestError};
+use crate::params::TrainParams;
 
 /// The tag that marks an mlops model file.
 pub const FORMAT_TAG: &str = "mlops-model";
@@ -31,36 +32,6 @@ struct Envelope {
     body_sha256: String,
     #[serde(with = "serde_bytes")]
     body: Vec<u8>,
-}
-
-/// The hyperparameters of a training run, recorded so it can be repeated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainParams {
-    /// Number of trees in the forest.
-    pub trees: u16,
-    /// Maximum tree depth; `None` grows trees until leaves are pure.
-    pub max_depth: Option<u16>,
-    /// Minimum number of samples in a leaf.
-    pub min_samples_leaf: usize,
-    /// Features considered at each split; `None` means ⌊√features⌋.
-    pub features_per_split: Option<usize>,
-    /// Seed for the split and the forest.
-    pub seed: u64,
-    /// Fraction of each class held out for evaluation.
-    pub test_fraction: f64,
-}
-
-impl Default for TrainParams {
-    fn default() -> Self {
-        TrainParams {
-            trees: 100,
-            max_depth: None,
-            min_samples_leaf: 1,
-            features_per_split: None,
-            seed: 42,
-            test_fraction: 0.2,
-        }
-    }
 }
 
 /// Where the training data came from.
@@ -137,7 +108,7 @@ pub struct ModelBody {
 pub enum ModelError {
     /// The file is missing or unreadable.
     #[error(
-        "cannot read model file '{path}': {source}; run `mlops train` first, or pass --model PATH"
+        "cannot read model file '{path}': {source}; run `mlops train` first, or give the path of an existing model file"
     )]
     Unreadable {
         /// The path.
@@ -146,9 +117,7 @@ pub enum ModelError {
         source: std::io::Error,
     },
     /// Not CBOR, or not our envelope.
-    #[error(
-        "'{path}' is not an mlops model file ({reason}); point --model at a file written by `mlops train`"
-    )]
+    #[error("'{path}' is not an mlops model file ({reason}); use a file written by `mlops train`")]
     NotAModel {
         /// The path.
         path: String,
@@ -192,16 +161,23 @@ fn cbor_problem(e: &ciborium::de::Error<std::io::Error>) -> String {
     }
 }
 
-/// A model ready to predict: its body plus its identity.
+/// A model ready to predict: its body plus its identity. The body is private so that
+/// callers depend on what a model does (predict, describe itself), not on its layout.
 #[derive(Debug, Clone)]
 pub struct Model {
-    /// Metadata, golden rows and forest.
-    pub body: ModelBody,
+    body: ModelBody,
     /// `sha256:<hex>` of the file's bytes.
     pub id: String,
 }
 
 impl Model {
+    /// A new model from a trained body: the file's bytes and the model they identify.
+    pub fn from_body(body: ModelBody) -> (Vec<u8>, Model) {
+        let bytes = Model::encode(&body);
+        let id = digest_id(&bytes);
+        (bytes, Model { body, id })
+    }
+
     /// Encodes a body into the model file's bytes, deterministically.
     pub fn encode(body: &ModelBody) -> Vec<u8> {
         let mut body_bytes = Vec::new();
@@ -345,6 +321,22 @@ impl Model {
     /// Predicts the class index of one row.
     pub fn predict_index(&self, row: &[f64]) -> u32 {
         self.body.forest.predict_row(row)
+    }
+
+    /// Predicts the class index of every row of a row-major matrix of
+    /// `features().len()` columns.
+    pub fn predict_batch(&self, rows: &[f64]) -> Vec<u32> {
+        self.body.forest.predict_batch(rows)
+    }
+
+    /// The held-out rows replayed after loading.
+    pub fn golden(&self) -> &[GoldenRow] {
+        &self.body.golden
+    }
+
+    /// The forest, for descriptions (tree and node counts) and comparisons.
+    pub fn forest(&self) -> &Forest {
+        &self.body.forest
     }
 }
 

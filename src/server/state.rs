@@ -138,7 +138,7 @@ impl Loaded {
     /// Predicts every row of a row-major matrix, counts the predictions by class, and
     /// returns the class names: the batch path of both `/predict` and v2 `infer`.
     pub fn predict_names(&self, rows: &[f64]) -> Vec<&str> {
-        let classes = self.model.body.forest.predict_batch(rows);
+        let classes = self.model.predict_batch(rows);
         self.count_predictions(&classes);
         let names = self.model.classes();
         classes

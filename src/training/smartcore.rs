@@ -12,7 +12,7 @@ use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use super::TrainError;
 use crate::forest::{Forest, Node, Tree};
-use crate::model::TrainParams;
+use crate::params::ValidParams;
 
 /// Fits smartcore's random forest on row-major `x` (`width` columns) and labels `y`.
 pub fn fit(
@@ -20,19 +20,17 @@ pub fn fit(
     y: &[u32],
     width: usize,
     n_classes: usize,
-    params: &TrainParams,
+    params: &ValidParams,
 ) -> Result<Forest, TrainError> {
     let learner = |e: &dyn std::fmt::Display| TrainError::Learner(e.to_string());
     let matrix = DenseMatrix::new(y.len(), width, x.to_vec(), false).map_err(|e| learner(&e))?;
     let mut sc_params = RandomForestClassifierParameters::default()
         .with_n_trees(params.trees)
         .with_min_samples_leaf(params.min_samples_leaf)
-        .with_seed(params.seed);
+        .with_seed(params.seed)
+        .with_m(params.features_per_split());
     if let Some(depth) = params.max_depth {
         sc_params = sc_params.with_max_depth(depth);
-    }
-    if let Some(m) = params.features_per_split {
-        sc_params = sc_params.with_m(m);
     }
     let learned: RandomForestClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>> =
         RandomForestClassifier::fit(&matrix, &y.to_vec(), sc_params).map_err(|e| learner(&e))?;

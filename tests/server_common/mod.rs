@@ -64,7 +64,7 @@ pub fn train_data_into(data: &Path, dir: &Path, extra: &[&str]) {
     let mlops::cli::Command::Train(args) = cli.command else {
         unreachable!()
     };
-    mlops::cli::train(&args).unwrap();
+    mlops::cli::train::run(&args).unwrap();
 }
 
 /// The state and router of a server on `fx`'s model with `limits`.

@@ -5,147 +5,22 @@
 //! file is reported here, before any training starts and before anything is written, with
 //! the file, the 1-based line and column, and what was expected instead. The messages
 //! follow the `file:line:column: problem` shape of compilers so editors can jump to them.
+//!
+//! [`Dataset`] holds a whole training file in memory; [`FeatureReader`] streams a file
+//! to predict row by row, matching its header to a model's features by name.
 
-use std::cell::Cell;
+mod error;
+mod stream;
+
+pub use error::DatasetError;
+pub use stream::{FeatureReader, MAX_ROW_BYTES};
+
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
 use crate::text::{name_list, shown};
-
-/// Everything that makes a CSV unusable, each variant naming where the problem is.
-#[derive(Debug, thiserror::Error)]
-pub enum DatasetError {
-    /// The file could not be opened or read at all.
-    #[error("cannot read data file '{path}': {source}; check the path (or pass --data FILE)")]
-    Unreadable {
-        /// The file we tried to read.
-        path: PathBuf,
-        /// The operating system's reason.
-        source: std::io::Error,
-    },
-    /// Zero bytes, or only blank space: there is not even a header.
-    #[error(
-        "{path}: the file is empty; expected a header row (feature names, then the label column) followed by data rows"
-    )]
-    Empty {
-        /// The empty file.
-        path: PathBuf,
-    },
-    /// A header but no data rows.
-    #[error("{path}:1: the file has a header but no data rows; add at least one row per class")]
-    HeaderOnly {
-        /// The file without rows.
-        path: PathBuf,
-    },
-    /// The header row is unusable (empty or duplicated names, too few columns).
-    #[error("{path}:1:{column}: {problem}")]
-    BadHeader {
-        /// The file.
-        path: PathBuf,
-        /// 1-based column of the offending header cell.
-        column: usize,
-        /// What is wrong with it.
-        problem: String,
-    },
-    /// The CSV itself cannot be parsed (e.g. invalid UTF-8 or an unterminated quote).
-    #[error("{path}:{line}: cannot parse the CSV: {problem}")]
-    Malformed {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line where parsing failed.
-        line: u64,
-        /// The parser's explanation.
-        problem: String,
-    },
-    /// A row with more or fewer cells than the header.
-    #[error(
-        "{path}:{line}: expected {expected} columns as in the header, found {found}; every row needs one value per header column"
-    )]
-    Ragged {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the row.
-        line: u64,
-        /// Columns in the header.
-        expected: usize,
-        /// Columns in this row.
-        found: usize,
-    },
-    /// A feature cell that is not a finite number.
-    #[error(
-        "{path}:{line}:{column}: feature '{name}' has value '{value}'; expected a finite number (NaN and infinity are not allowed)"
-    )]
-    BadFeature {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: u64,
-        /// 1-based column.
-        column: usize,
-        /// The feature's header name.
-        name: String,
-        /// The cell as written.
-        value: String,
-    },
-    /// A finite feature value too large in magnitude to train on (see [`MAX_MAGNITUDE`]).
-    #[error(
-        "{path}:{line}:{column}: feature '{name}' has value '{value}'; training needs values between -8.98e307 and 8.98e307 (split points are midpoints of two values, and beyond that they overflow to infinity): rescale this column"
-    )]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: u64,
-        /// 1-based column.
-        column: usize,
-        /// The feature's header name.
-        name: String,
-        /// The cell as written.
-        value: String,
-    },
-    /// A row whose label cell is blank.
-    #[error("{path}:{line}:{column}: the label '{name}' is empty; expected a class name")]
-    EmptyLabel {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: u64,
-        /// 1-based column.
-        column: usize,
-        /// The label column's name.
-        name: String,
-    },
-    /// `--label` names a column the header does not have.
-    #[error(
-        "{path}:1: there is no column '{label}' to use as the label; the header has: {available}"
-    )]
-    UnknownLabel {
-        /// The file.
-        path: PathBuf,
-        /// The requested label column.
-        label: String,
-        /// The header's columns, comma separated.
-        available: String,
-    },
-    /// Classification needs at least two classes.
-    #[error(
-        "{path}: column '{label}' has only {count} class ({classes}); a classifier needs at least two distinct labels"
-    )]
-    TooFewClasses {
-        /// The file.
-        path: PathBuf,
-        /// The label column.
-        label: String,
-        /// How many distinct labels there are.
-        count: usize,
-        /// The labels found.
-        classes: String,
-    },
-}
 
 /// The largest feature magnitude training accepts: half of `f64::MAX`. The learner puts
 /// a split at the midpoint of two neighbouring values, `(a + b) / 2`; above this the sum
@@ -363,52 +238,6 @@ pub fn synthetic(rows: usize, width: usize, classes: usize, seed: u64) -> Datase
         features,
         labels,
         sha256: format!("{seed:064x}"),
-    }
-}
-
-/// The longest row a streamed CSV may have, in bytes.
-pub const MAX_ROW_BYTES: u64 = 16 << 20;
-
-/// A CSV source for streaming (`mlops predict`) that refuses a row longer than
-/// [`MAX_ROW_BYTES`]. The CSV reader holds a whole row in memory, so one endless row
-/// (`/dev/zero`, a binary file without newlines) grew until the allocator aborted the
-/// process; streaming must keep memory flat whatever the input. The caller reports
-/// where each row ends through the handle [`RowLimit::new`] returns.
-pub struct RowLimit<R> {
-    inner: R,
-    read: u64,
-    row_start: Rc<Cell<u64>>,
-}
-
-impl<R: Read> RowLimit<R> {
-    /// Wraps `inner`; the second value is where the caller records, after each row, the
-    /// byte offset at which the next row starts (`csv::Reader::position().byte()`).
-    pub fn new(inner: R) -> (Self, Rc<Cell<u64>>) {
-        let row_start = Rc::new(Cell::new(0));
-        let reader = RowLimit {
-            inner,
-            read: 0,
-            row_start: Rc::clone(&row_start),
-        };
-        (reader, row_start)
-    }
-}
-
-impl<R: Read> Read for RowLimit<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.read - self.row_start.get() > MAX_ROW_BYTES {
-            // The caller adds the file and the line.
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "a row is longer than {} MiB; is this a CSV file?",
-                    MAX_ROW_BYTES >> 20
-                ),
-            ));
-        }
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        Ok(n)
     }
 }
 

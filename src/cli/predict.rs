@@ -1,0 +1,47 @@
+//! `mlops predict`: stream a CSV to stdout with a `prediction` column added.
+//!
+//! Columns are matched to the model's features by name (see
+//! [`FeatureReader`]), so their order may differ from training and other columns (an id,
+//! the label) pass through as written. Memory stays flat whatever the file's length.
+
+use std::io;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::hint;
+use crate::dataset::FeatureReader;
+use crate::model::Model;
+
+/// Options of `mlops predict`.
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    /// The model file.
+    #[arg(long, env = "MLOPS_MODEL", default_value = "models/model.cbor")]
+    pub model: PathBuf,
+    /// The CSV to predict; its header must name every feature of the model.
+    pub input: PathBuf,
+}
+
+const TO_STDOUT: &str = "cannot write the predictions to stdout";
+
+/// Runs `mlops predict`.
+pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
+    let model = Model::load(&args.model).map_err(hint("check --model"))?;
+    let mut rows = FeatureReader::open(&args.input, model.features())?;
+    let stdout = io::stdout().lock();
+    let mut writer = csv::Writer::from_writer(io::BufWriter::with_capacity(64 * 1024, stdout));
+    let mut out_header = rows.header().clone();
+    out_header.push_field("prediction");
+    writer.write_record(&out_header).context(TO_STDOUT)?;
+    let mut out_record = csv::StringRecord::new();
+    while let Some(row) = rows.next_row() {
+        let (record, features) = row?;
+        out_record.clone_from(record);
+        out_record.push_field(model.predict_one(features));
+        writer.write_record(&out_record).context(TO_STDOUT)?;
+    }
+    writer.flush().context(TO_STDOUT)?;
+    Ok(())
+}

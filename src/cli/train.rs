@@ -1,0 +1,204 @@
+//! `mlops train`: load a CSV, train, evaluate, and write `model.cbor` and `metrics.json`.
+//!
+//! Everything is validated and computed in memory first; only then are the two files
+//! written, together and atomically (metrics.json names the model's hash, so one must
+//! never be replaced without the other).
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+
+use super::{SOURCE_REVISION, hint};
+use crate::atomic;
+use crate::dataset::Dataset;
+use crate::params::{DEFAULTS, Param, ParamError, TrainParams};
+use crate::text::{name_list, printable};
+use crate::training::{self, TrainError};
+
+/// Options of `mlops train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// The training CSV (header row; numeric features; a class label column).
+    #[arg(long, env = "MLOPS_DATA", default_value = "data/iris.csv")]
+    pub data: PathBuf,
+    /// Directory to write model.cbor and metrics.json into.
+    #[arg(long, env = "MLOPS_OUT", default_value = "models")]
+    pub out: PathBuf,
+    /// The model's name [default: the data file's stem, e.g. `iris`].
+    #[arg(long, env = "MLOPS_NAME")]
+    pub name: Option<String>,
+    /// The label column [default: the last column].
+    #[arg(long, env = "MLOPS_LABEL")]
+    pub label: Option<String>,
+    /// Number of trees.
+    #[arg(long, env = "MLOPS_TREES", default_value_t = DEFAULTS.trees)]
+    pub trees: u16,
+    /// Maximum depth of a tree [default: unlimited].
+    #[arg(long, env = "MLOPS_MAX_DEPTH")]
+    pub max_depth: Option<u16>,
+    /// Minimum number of samples in a leaf.
+    #[arg(long, env = "MLOPS_MIN_SAMPLES_LEAF", default_value_t = DEFAULTS.min_samples_leaf)]
+    pub min_samples_leaf: usize,
+    /// Features considered at each split [default: ⌊√features⌋].
+    #[arg(long, env = "MLOPS_FEATURES_PER_SPLIT")]
+    pub features_per_split: Option<usize>,
+    /// Seed of the split and the forest.
+    #[arg(long, env = "MLOPS_SEED", default_value_t = DEFAULTS.seed)]
+    pub seed: u64,
+    /// Fraction of each class held out for evaluation.
+    #[arg(long, env = "MLOPS_TEST_FRACTION", default_value_t = DEFAULTS.test_fraction)]
+    pub test_fraction: f64,
+}
+
+impl TrainArgs {
+    /// The hyperparameters these flags describe.
+    pub fn params(&self) -> TrainParams {
+        TrainParams {
+            trees: self.trees,
+            max_depth: self.max_depth,
+            min_samples_leaf: self.min_samples_leaf,
+            features_per_split: self.features_per_split,
+            seed: self.seed,
+            test_fraction: self.test_fraction,
+        }
+    }
+
+    /// The model's name: `--name`, else the data file's stem. A blank name is refused:
+    /// it is how `MLOPS_NAME=${NAME}` with `NAME` unset arrives, and a model named ''
+    /// has no usable v2 URL (`/v2/models//infer`).
+    pub fn model_name(&self) -> anyhow::Result<String> {
+        match &self.name {
+            Some(name) if name.trim().is_empty() => bail!(
+                "--name (MLOPS_NAME) is empty; give the model a name, or leave it unset to use the data file's name"
+            ),
+            Some(name) => Ok(name.clone()),
+            None => Ok(self
+                .data
+                .file_stem()
+                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned())),
+        }
+    }
+}
+
+/// The flag that sets a parameter.
+pub fn flag(param: Param) -> &'static str {
+    match param {
+        Param::Trees => "--trees",
+        Param::MaxDepth => "--max-depth",
+        Param::MinSamplesLeaf => "--min-samples-leaf",
+        Param::FeaturesPerSplit => "--features-per-split",
+        Param::TestFraction => "--test-fraction",
+    }
+}
+
+/// A parameter error with the flag that sets the parameter.
+pub fn param_error(e: ParamError) -> anyhow::Error {
+    anyhow::anyhow!("invalid {}: {e}", flag(e.param))
+}
+
+/// A training error with the flag to change, where one would help.
+pub fn train_error(e: TrainError) -> anyhow::Error {
+    match e {
+        TrainError::ClassTooSmall { .. } => hint("see --test-fraction")(e),
+        e => e.into(),
+    }
+}
+
+/// Runs `mlops train`.
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let mut out = Progress::new(io::stdout().lock());
+    let name = args.model_name()?;
+    atomic::check_dir(&args.out).map_err(hint("choose another --out"))?;
+    writeln!(out, "Loading {}", args.data.display())?;
+    let data = Dataset::load(&args.data, args.label.as_deref()).map_err(hint("see --data"))?;
+    let params = args.params().check(data.width()).map_err(param_error)?;
+    // The input is valid: make sure the output can go somewhere before training, which
+    // can take minutes.
+    atomic::ensure_dir(&args.out).map_err(hint("choose another --out"))?;
+    describe_data(&mut out, &data)?;
+    writeln!(
+        out,
+        "Training a random forest: {} trees, max depth {}, min samples per leaf {}, {} features per split, seed {}",
+        params.trees,
+        params
+            .max_depth
+            .map_or("unlimited".to_owned(), |d| d.to_string()),
+        params.min_samples_leaf,
+        params.features_per_split(),
+        params.seed
+    )?;
+    let trained = training::train(&data, &params, &name, SOURCE_REVISION).map_err(train_error)?;
+    let r = &trained.report;
+    writeln!(
+        out,
+        "  stratified split: {} train / {} test rows (test fraction {})",
+        r.train_rows, r.test_rows, params.test_fraction
+    )?;
+    writeln!(
+        out,
+        "  train accuracy {:.4}, test accuracy {:.4} ({:.1} ms)",
+        r.train_accuracy, r.test_accuracy, r.training_time_ms
+    )?;
+    let model_path = args.out.join("model.cbor");
+    let metrics_path = args.out.join("metrics.json");
+    let mut json = serde_json::to_vec_pretty(&trained.report)?;
+    json.push(b'\n');
+    atomic::write_all_atomic(&[(&model_path, &trained.model_bytes), (&metrics_path, &json)])
+        .map_err(hint("choose another --out"))?;
+    writeln!(out, "Wrote {} ({})", model_path.display(), trained.model.id)?;
+    writeln!(out, "Wrote {}", metrics_path.display())?;
+    Ok(())
+}
+
+fn describe_data(out: &mut impl Write, data: &Dataset) -> io::Result<()> {
+    let counts: Vec<String> = data
+        .classes
+        .iter()
+        .zip(data.class_counts())
+        .map(|(c, n)| format!("{c}: {n}"))
+        .collect();
+    writeln!(
+        out,
+        "  {} rows x {} features, label '{}', {} classes ({})",
+        data.rows(),
+        data.width(),
+        printable(&data.label_name),
+        data.classes.len(),
+        name_list(&counts)
+    )
+}
+
+/// Progress lines that never stop the work they report on: `mlops train | head -1`, or
+/// a log file on a full disk, must still get the model written (its result is the exit
+/// code and the files). After the first failed write, lines are dropped.
+struct Progress<W> {
+    inner: W,
+    failed: bool,
+}
+
+impl<W: Write> Progress<W> {
+    fn new(inner: W) -> Self {
+        Progress {
+            inner,
+            failed: false,
+        }
+    }
+}
+
+impl<W: Write> Write for Progress<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.failed {
+            self.failed = self.inner.write_all(buf).is_err();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.failed {
+            self.failed = self.inner.flush().is_err();
+        }
+        Ok(())
+    }
+}
