@@ -156,7 +156,8 @@ mod tests {
 
     #[test]
     fn out_of_range_values_name_their_parameter() {
-        let changes: [(fn(&mut TrainParams), Param); 6] = [
+        type Change = (fn(&mut TrainParams), Param);
+        let changes: [Change; 6] = [
             (|p| p.trees = 0, Param::Trees),
             (|p| p.test_fraction = 1.0, Param::TestFraction),
             (|p| p.test_fraction = 0.0, Param::TestFraction),
