@@ -111,15 +111,12 @@ pub enum ModelError {
         "cannot read model file '{path}': {source}; run `mlops train` first, or give the path of an existing model file"
     )]
     Unreadable {
-        /// The path.
         path: String,
-        /// The OS error.
         source: std::io::Error,
     },
     /// Not CBOR, or not our envelope.
     #[error("'{path}' is not an mlops model file ({reason}); use a file written by `mlops train`")]
     NotAModel {
-        /// The path.
         path: String,
         /// What was wrong.
         reason: String,
@@ -128,16 +125,10 @@ pub enum ModelError {
     #[error(
         "'{path}' has model format version {found}, but this mlops reads version {FORMAT_VERSION}; retrain it with this version (`mlops train`) or use the mlops that wrote it"
     )]
-    UnsupportedVersion {
-        /// The path.
-        path: String,
-        /// The version found.
-        found: u32,
-    },
+    UnsupportedVersion { path: String, found: u32 },
     /// The body does not match its checksum.
     #[error("'{path}' is corrupt: {reason}; retrain with `mlops train` or restore the file")]
     Corrupt {
-        /// The path.
         path: String,
         /// What failed.
         reason: String,

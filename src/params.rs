@@ -61,7 +61,6 @@ pub enum Param {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{problem}")]
 pub struct ParamError {
-    /// The parameter.
     pub param: Param,
     /// What is wrong, in words that do not assume a command line.
     pub problem: String,

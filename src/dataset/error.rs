@@ -8,7 +8,6 @@ pub enum DatasetError {
     /// The file could not be opened or read at all.
     #[error("cannot read data file '{path}': {source}; check the path")]
     Unreadable {
-        /// The file we tried to read.
         path: PathBuf,
         /// The operating system's reason.
         source: std::io::Error,
@@ -17,20 +16,13 @@ pub enum DatasetError {
     #[error(
         "{path}: the file is empty; expected a header row (feature names, then the label column) followed by data rows"
     )]
-    Empty {
-        /// The empty file.
-        path: PathBuf,
-    },
+    Empty { path: PathBuf },
     /// A header but no data rows.
     #[error("{path}:1: the file has a header but no data rows; add at least one row per class")]
-    HeaderOnly {
-        /// The file without rows.
-        path: PathBuf,
-    },
+    HeaderOnly { path: PathBuf },
     /// The header row is unusable (empty or duplicated names, too few columns).
     #[error("{path}:1:{column}: {problem}")]
     BadHeader {
-        /// The file.
         path: PathBuf,
         /// 1-based column of the offending header cell.
         column: usize,
@@ -40,7 +32,6 @@ pub enum DatasetError {
     /// The CSV itself cannot be parsed (e.g. invalid UTF-8 or an unterminated quote).
     #[error("{path}:{line}: cannot parse the CSV: {problem}")]
     Malformed {
-        /// The file.
         path: PathBuf,
         /// 1-based line where parsing failed.
         line: u64,
@@ -52,7 +43,6 @@ pub enum DatasetError {
         "{path}:{line}: expected {expected} columns as in the header, found {found}; every row needs one value per header column"
     )]
     Ragged {
-        /// The file.
         path: PathBuf,
         /// 1-based line of the row.
         line: u64,
@@ -66,7 +56,6 @@ pub enum DatasetError {
         "{path}:{line}:{column}: feature '{name}' has value '{value}'; expected a finite number (NaN and infinity are not allowed)"
     )]
     BadFeature {
-        /// The file.
         path: PathBuf,
         /// 1-based line.
         line: u64,
@@ -82,7 +71,6 @@ pub enum DatasetError {
         "{path}:{line}:{column}: feature '{name}' has value '{value}'; training needs values between -8.98e307 and 8.98e307 (split points are midpoints of two values, and beyond that they overflow to infinity): rescale this column"
     )]
     TooLarge {
-        /// The file.
         path: PathBuf,
         /// 1-based line.
         line: u64,
@@ -96,7 +84,6 @@ pub enum DatasetError {
     /// A row whose label cell is blank.
     #[error("{path}:{line}:{column}: the label '{name}' is empty; expected a class name")]
     EmptyLabel {
-        /// The file.
         path: PathBuf,
         /// 1-based line.
         line: u64,
@@ -110,7 +97,6 @@ pub enum DatasetError {
         "{path}:1: there is no column '{label}' to use as the label; the header has: {available}"
     )]
     UnknownLabel {
-        /// The file.
         path: PathBuf,
         /// The requested label column.
         label: String,
@@ -122,7 +108,6 @@ pub enum DatasetError {
         "{path}: column '{label}' has only {count} class ({classes}); a classifier needs at least two distinct labels"
     )]
     TooFewClasses {
-        /// The file.
         path: PathBuf,
         /// The label column.
         label: String,
@@ -136,7 +121,6 @@ pub enum DatasetError {
         "{path}:1: the header lacks the model's feature(s) {missing}; the model needs columns: {needed}{hint}"
     )]
     MissingFeatures {
-        /// The file.
         path: PathBuf,
         /// The absent features, listed briefly.
         missing: String,
@@ -148,7 +132,6 @@ pub enum DatasetError {
     /// Reading failed part-way, after the rows before `line`.
     #[error("{path}:{line}: {source}")]
     Io {
-        /// The file.
         path: PathBuf,
         /// 1-based line being read.
         line: u64,

@@ -31,13 +31,10 @@ pub enum TrainError {
         "{path}: class '{class}' has {count} row(s); with a test fraction of {fraction} the stratified split needs at least one training and one test row per class: add rows of that class or change the test fraction"
     )]
     ClassTooSmall {
-        /// The dataset file.
         path: String,
-        /// The class.
         class: String,
         /// Its row count.
         count: usize,
-        /// The requested test fraction.
         fraction: f64,
     },
     /// The learner refused the data.
