@@ -1,21 +1,14 @@
 //! The `mlops` binary against what real users throw at it: closed pipes, odd files, odd
-//! flags. Each test is a defect found by trying to break the binary from the outside.
-
-mod cli_common;
+//! flags. Each test pins down a way of breaking the binary from the outside and the
+//! clear error (or quiet success) that answers it.
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 
-use cli_common::{fails, iris, mlops, output};
-
-/// Runs a command that must succeed; returns its stdout.
-fn stdout_of(cmd: &mut Command) -> String {
-    let (out, stderr) = output(cmd);
-    assert!(out.status.success(), "{stderr}");
-    String::from_utf8(out.stdout).unwrap()
-}
+use crate::support::bin::{fails, mlops, output, succeeds, train_cmd};
+use crate::support::fixture::{Fixture, iris, trained};
 
 /// Runs `mlops ARGS PATH`, which must fail with exit code 1; returns its stderr.
 fn refused(args: &[&str], path: &Path) -> String {
@@ -24,19 +17,9 @@ fn refused(args: &[&str], path: &Path) -> String {
     fails(&mut cmd, 1)
 }
 
-/// A directory with a model trained on Iris (`model.cbor`, 5 trees).
-fn trained() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let (out, stderr) = output(
-        mlops()
-            .args(["train", "--trees", "5", "--data"])
-            .arg(iris())
-            .arg("--out")
-            .arg(dir.path()),
-    );
-    assert!(out.status.success(), "{stderr}");
-    let model = dir.path().join("model.cbor");
-    (dir, model)
+/// A small Iris model (5 trees): enough for tests about files and input, not accuracy.
+fn small_model() -> Fixture {
+    trained(&["--trees", "5"])
 }
 
 #[test]
@@ -51,7 +34,7 @@ fn an_os_error_is_said_once() {
 
 #[test]
 fn predict_into_a_closed_pipe_stops_quietly() {
-    let (dir, model) = trained();
+    let Fixture { dir, model } = small_model();
     let input = dir.path().join("big.csv");
     let iris = fs::read_to_string(iris()).unwrap();
     let (header, rows) = iris.split_once('\n').unwrap();
@@ -84,11 +67,7 @@ fn predict_into_a_closed_pipe_stops_quietly() {
 #[test]
 fn train_with_its_output_closed_still_writes_the_model() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = mlops()
-        .args(["train", "--trees", "5", "--data"])
-        .arg(iris())
-        .arg("--out")
-        .arg(dir.path())
+    let mut child = train_cmd(&iris(), dir.path(), &["--trees", "5"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -104,7 +83,7 @@ fn train_with_its_output_closed_still_writes_the_model() {
 #[test]
 fn written_files_get_the_usual_permissions() {
     use std::os::unix::fs::PermissionsExt;
-    let (dir, model) = trained();
+    let Fixture { dir, model } = small_model();
     // What any new file gets here (0666 less the umask): a server running as another
     // user must be able to read the model, as it could read a copied one.
     let plain = dir.path().join("plain");
@@ -120,15 +99,7 @@ fn a_huge_cell_is_not_echoed_whole() {
     let data = dir.path().join("long.csv");
     let cell = format!("1{}", "0".repeat(400_000)); // overflows to infinity
     fs::write(&data, format!("a,y\n1,p\n{cell},q\n")).unwrap();
-    let e = fails(
-        mlops()
-            .arg("train")
-            .arg("--data")
-            .arg(&data)
-            .arg("--out")
-            .arg(dir.path().join("out")),
-        1,
-    );
+    let e = fails(&mut train_cmd(&data, &dir.path().join("out"), &[]), 1);
     assert!(
         e.contains("long.csv:3:1: feature 'a' has value '1000"),
         "{e}"
@@ -148,9 +119,10 @@ fn predict_refuses(model: &Path, name: &str, contents: &[u8]) -> String {
     )
 }
 
-/// Input `mlops predict` refuses: file name, contents, what the error must say. The
-/// first two came out as the CSV reader's raw messages; the third was read silently
-/// from the first of the two columns; the fourth did not say why no column matched.
+/// Input `mlops predict` refuses: file name, contents, what the error must say. Each
+/// message names the place and the cause in words rather than the CSV reader's own
+/// message; a column given twice is refused rather than read from either copy; a file
+/// separated by semicolons says so, which explains why no column matches.
 const PREDICT_REFUSALS: &[(&str, &[u8], &[&str])] = &[
     (
         "ragged.csv",
@@ -176,7 +148,7 @@ const PREDICT_REFUSALS: &[(&str, &[u8], &[&str])] = &[
 
 #[test]
 fn predict_refuses_bad_input_saying_where() {
-    let (_dir, model) = trained();
+    let Fixture { dir: _dir, model } = small_model();
     for (name, contents, expected) in PREDICT_REFUSALS {
         let e = predict_refuses(&model, name, contents);
         for part in *expected {
@@ -187,7 +159,7 @@ fn predict_refuses_bad_input_saying_where() {
 
 #[test]
 fn damaged_model_files_are_explained_in_words() {
-    let (dir, model) = trained();
+    let Fixture { dir, model } = small_model();
     let bytes = fs::read(&model).unwrap();
     let empty = dir.path().join("empty.cbor");
     fs::write(&empty, b"").unwrap();
@@ -209,16 +181,7 @@ fn damaged_model_files_are_explained_in_words() {
 fn an_empty_model_name_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     // MLOPS_NAME=${NAME} in a compose file with NAME unset.
-    let e = fails(
-        mlops()
-            .arg("train")
-            .arg("--data")
-            .arg(iris())
-            .arg("--out")
-            .arg(dir.path())
-            .env("MLOPS_NAME", ""),
-        1,
-    );
+    let e = fails(train_cmd(&iris(), dir.path(), &[]).env("MLOPS_NAME", ""), 1);
     assert!(e.contains("--name"), "{e}");
     assert!(!dir.path().join("model.cbor").exists());
 }
@@ -231,7 +194,7 @@ fn serve_refuses_an_absurd_worker_count_before_starting() {
 
 #[test]
 fn serve_says_what_is_wrong_with_an_address_that_does_not_parse() {
-    let (_dir, model) = trained();
+    let Fixture { dir: _dir, model } = small_model();
     let e = refused(&["serve", "--addr", "localhost:80x", "--model"], &model);
     assert!(e.contains("HOST:PORT"), "{e}");
     assert!(!e.contains("free that port"), "{e}");
@@ -252,10 +215,9 @@ fn long_lists_of_columns_are_shortened() {
 
 #[test]
 fn inspect_json_has_an_environment_variable() {
-    let (_dir, model) = trained();
-    let (out, stderr) = output(mlops().arg("inspect").arg(&model).env("MLOPS_JSON", "true"));
-    assert!(out.status.success(), "{stderr}");
-    assert!(out.stdout.starts_with(b"{"));
+    let Fixture { dir: _dir, model } = small_model();
+    let stdout = succeeds(mlops().arg("inspect").arg(&model).env("MLOPS_JSON", "true"));
+    assert!(stdout.starts_with('{'), "{stdout}");
 }
 
 #[test]
@@ -263,13 +225,7 @@ fn an_out_that_is_a_file_is_refused_before_training() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("taken");
     fs::write(&file, b"keep me").unwrap();
-    let mut cmd = mlops();
-    cmd.arg("train")
-        .arg("--data")
-        .arg(iris())
-        .arg("--out")
-        .arg(&file);
-    let (out, stderr) = output(&mut cmd);
+    let (out, stderr) = output(&mut train_cmd(&iris(), &file, &[]));
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is not a directory"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -277,10 +233,7 @@ fn an_out_that_is_a_file_is_refused_before_training() {
     assert_eq!(fs::read(&file).unwrap(), b"keep me");
     // A directory that cannot be created (procfs refuses even root): also before training.
     if Path::new("/proc/self").exists() {
-        let mut cmd = mlops();
-        cmd.args(["train", "--out", "/proc/mlops-out", "--data"])
-            .arg(iris());
-        let (out, stderr) = output(&mut cmd);
+        let (out, stderr) = output(&mut train_cmd(&iris(), Path::new("/proc/mlops-out"), &[]));
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(
             stderr.contains("cannot create output directory"),
@@ -293,18 +246,13 @@ fn an_out_that_is_a_file_is_refused_before_training() {
 
 #[test]
 fn a_metrics_file_that_cannot_be_replaced_leaves_the_model_as_it_was() {
-    let (dir, model) = trained();
+    let Fixture { dir, model } = small_model();
     let before = fs::read(&model).unwrap();
     let metrics = dir.path().join("metrics.json");
     fs::remove_file(&metrics).unwrap();
     fs::create_dir(&metrics).unwrap();
     fs::write(metrics.join("x"), b"x").unwrap();
-    let mut cmd = mlops();
-    cmd.args(["train", "--trees", "6", "--data"])
-        .arg(iris())
-        .arg("--out")
-        .arg(dir.path());
-    let e = fails(&mut cmd, 1);
+    let e = fails(&mut train_cmd(&iris(), dir.path(), &["--trees", "6"]), 1);
     assert!(e.contains("metrics.json"), "{e}");
     assert!(
         fs::read(&model).unwrap() == before,
@@ -324,13 +272,7 @@ fn progress_that_cannot_be_written_does_not_stop_training() {
         return; // not on this system
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = mlops();
-    cmd.args(["train", "--trees", "5", "--data"])
-        .arg(iris())
-        .arg("--out")
-        .arg(dir.path())
-        .stdout(full);
-    let (out, stderr) = output(&mut cmd);
+    let (out, stderr) = output(train_cmd(&iris(), dir.path(), &["--trees", "5"]).stdout(full));
     assert!(out.status.success(), "{stderr}");
     assert!(dir.path().join("model.cbor").is_file());
 }
@@ -340,7 +282,7 @@ fn predictions_that_cannot_be_written_say_where_they_were_going() {
     let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
         return;
     };
-    let (_dir, model) = trained();
+    let Fixture { dir: _dir, model } = small_model();
     let mut cmd = mlops();
     cmd.arg("predict")
         .arg("--model")
@@ -353,9 +295,9 @@ fn predictions_that_cannot_be_written_say_where_they_were_going() {
 
 #[test]
 fn predict_refuses_an_endless_row_instead_of_growing_without_bound() {
-    // `mlops predict /dev/zero` (or a binary file without newlines) grew one row until
-    // the allocator aborted the process; a 40 MB row stands in for the endless one.
-    let (_dir, model) = trained();
+    // `mlops predict /dev/zero` (or a binary file without newlines) is one endless row;
+    // reading it whole would grow until the allocator aborts. A 40 MB row stands in.
+    let Fixture { dir: _dir, model } = small_model();
     let mut contents = b"sepal_length,sepal_width,petal_length,petal_width\n5,3,1,0\n".to_vec();
     contents.resize(contents.len() + (40 << 20), b'7');
     let e = predict_refuses(&model, "endless.csv", &contents);
@@ -365,15 +307,16 @@ fn predict_refuses_an_endless_row_instead_of_growing_without_bound() {
 
 #[test]
 fn predict_passes_extra_columns_through_unchanged() {
-    // Cells were trimmed on the way through: an id of "  007" came out as "007".
-    let (dir, model) = trained();
+    // Predict appends a column and changes nothing else: every cell keeps its spaces
+    // (an id of "  007" is not "007"), the features' cells included.
+    let Fixture { dir, model } = small_model();
     let input = dir.path().join("ids.csv");
     fs::write(
         &input,
         "id, sepal_length ,sepal_width,petal_length,petal_width\n  007 , 5.1 ,3.5,1.4,0.2\n",
     )
     .unwrap();
-    let stdout = stdout_of(
+    let stdout = succeeds(
         mlops()
             .arg("predict")
             .arg("--model")
@@ -389,7 +332,7 @@ fn predict_passes_extra_columns_through_unchanged() {
 #[test]
 fn inspect_does_not_send_control_characters_to_the_terminal() {
     // A model file from elsewhere names its features and classes; an escape sequence in
-    // one of them was printed raw, so `mlops inspect` could rewrite the user's terminal.
+    // one of them, printed raw, would let `mlops inspect` rewrite the user's terminal.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("esc.csv");
     fs::write(
@@ -397,26 +340,24 @@ fn inspect_does_not_send_control_characters_to_the_terminal() {
         "a\u{1b}[2J,y\n1,p\u{7}\n2,q\n1,p\u{7}\n2,q\n1,p\u{7}\n2,q\n1,p\u{7}\n2,q\n1,p\u{7}\n2,q\n",
     )
     .unwrap();
-    let mut train = mlops();
-    train
-        .args(["train", "--name", "n\u{1b}]0;title\u{7}", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(dir.path());
-    let text = stdout_of(&mut train);
+    let text = succeeds(&mut train_cmd(
+        &data,
+        dir.path(),
+        &["--name", "n\u{1b}]0;title\u{7}"],
+    ));
     assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
-    let text = stdout_of(mlops().arg("inspect").arg(dir.path().join("model.cbor")));
+    let text = succeeds(mlops().arg("inspect").arg(dir.path().join("model.cbor")));
     assert!(!text.contains(['\u{1b}', '\u{7}']), "{text:?}");
     assert!(text.contains(r"a\u{1b}[2J"), "{text}");
 }
 
 #[test]
 fn verify_accepts_the_training_data_under_another_name() {
-    // The data's identity is its sha256; the file name is incidental (a copy, a mount).
-    // A renamed copy "did not reproduce", and blamed all 100 trees.
-    let (dir, model) = trained();
+    // The data's identity is its sha256; the file name is incidental (a copy, a mount),
+    // so a renamed copy reproduces the model.
+    let Fixture { dir, model } = small_model();
     let copy = dir.path().join("renamed.csv");
     fs::copy(iris(), &copy).unwrap();
-    let stdout = stdout_of(mlops().arg("verify").arg(&model).arg("--data").arg(&copy));
+    let stdout = succeeds(mlops().arg("verify").arg(&model).arg("--data").arg(&copy));
     assert!(stdout.contains("OK: identical bytes"), "{stdout}");
 }

@@ -3,8 +3,6 @@
 //! timeouts, JSON logs, graceful shutdown with requests in flight, and SIGHUP reloads
 //! under concurrent load.
 
-mod server_common;
-
 use std::collections::BTreeSet;
 use std::net::TcpStream;
 use std::path::Path;
@@ -12,11 +10,13 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use mlops::model::Model;
 use serde_json::{Value, json};
-use server_common::*;
 
-const SETOSA_BODY: &str = r#"{"features":[5.1,3.5,1.4,0.2]}"#;
+use crate::support::bin::mlops;
+use crate::support::fixture::{SETOSA_BODY, iris, replace_file, trained};
+use crate::support::library::model_id;
+use crate::support::process::Server;
+use crate::support::tcp::{Conn, HttpResponse, http, wait_until};
 
 /// The entries of a CBOR map.
 type CborMap = Vec<(ciborium::Value, ciborium::Value)>;
@@ -35,6 +35,7 @@ fn run_bounded(cmd: &mut Command) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs `mlops probe` on `url`: true when it exits 0 (the URL answered 200).
 fn probe(url: &str) -> bool {
     run_bounded(mlops().args(["probe", "--url", url, "--timeout-ms", "2000"]))
         .status
@@ -66,7 +67,7 @@ fn train_then_serve_then_predict_like_the_reference() {
     let out = run_bounded(mlops().args([
         "train",
         "--data",
-        iris_csv().to_str().unwrap(),
+        iris().to_str().unwrap(),
         "--out",
         dir.path().to_str().unwrap(),
     ]));
@@ -76,7 +77,7 @@ fn train_then_serve_then_predict_like_the_reference() {
         String::from_utf8_lossy(&out.stderr)
     );
     let model = dir.path().join("model.cbor");
-    let id = Model::load(&model).unwrap().id;
+    let id = model_id(&model);
     let server = Server::start(&model, &[]);
     let r = http(server.addr, "POST", "/predict", Some(SETOSA_BODY)).unwrap();
     assert_eq!(r.status, 200);
@@ -375,9 +376,9 @@ fn readiness_turns_503_while_draining_and_a_second_signal_exits_at_once() {
 #[test]
 fn sighup_reloads_under_load_without_a_single_failed_request() {
     let fx = trained(&[]);
-    let first = Model::load(&fx.model).unwrap().id;
+    let first = model_id(&fx.model);
     let other = trained(&["--seed", "7"]);
-    let second = Model::load(&other.model).unwrap().id;
+    let second = model_id(&other.model);
     assert_ne!(first, second);
     let server = Server::start(&fx.model, &[]);
     let addr = server.addr;

@@ -1,9 +1,5 @@
-//! Shared helpers of the command-line tests: the `mlops` binary with a clean
-//! environment, running it, and the Iris CSV.
+//! The `mlops` binary with a clean environment, and running it.
 
-#![allow(dead_code)]
-
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The `mlops` binary, with no `MLOPS_*` variable from the caller changing a default.
@@ -17,9 +13,16 @@ pub fn mlops() -> Command {
     cmd
 }
 
-/// The Iris CSV shipped with the repository.
-pub fn iris() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv")
+/// `mlops train --data <data> --out <out> <extra>`.
+pub fn train_cmd(data: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> Command {
+    let mut cmd = mlops();
+    cmd.arg("train")
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .args(extra);
+    cmd
 }
 
 /// Runs a command; returns its output and stderr, which must not report a panic.
@@ -28,6 +31,13 @@ pub fn output(cmd: &mut Command) -> (Output, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{stderr}");
     (out, stderr)
+}
+
+/// Runs a command that must succeed; returns its stdout, which must be UTF-8.
+pub fn succeeds(cmd: &mut Command) -> String {
+    let (out, stderr) = output(cmd);
+    assert!(out.status.success(), "{stderr}");
+    String::from_utf8(out.stdout).expect("stdout is UTF-8")
 }
 
 /// Runs a command that must fail with exit code `code`; returns its stderr.

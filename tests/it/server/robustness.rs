@@ -1,12 +1,14 @@
 //! The server against models and requests found to break it from the outside.
 
-mod server_common;
-
 use axum::http::StatusCode;
-use mlops::server::Limits;
-use server_common::*;
 
-/// A model with 30 features (`x0` … `x29`), trained in-process.
+use crate::support::bin::mlops;
+use crate::support::fixture::{Fixture, train, trained};
+use crate::support::library::{Limits, app_with};
+use crate::support::router::{iris_app, post_json, send};
+use crate::support::tcp::http;
+
+/// A model with 30 features (`x0` … `x29`), trained by `mlops train`.
 fn wide_model() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("wide.csv");
@@ -17,7 +19,7 @@ fn wide_model() -> Fixture {
         text.push_str(&format!("{},{}\n", values.join(","), ["p", "q"][row % 2]));
     }
     std::fs::write(&data, text).unwrap();
-    train_data_into(&data, dir.path(), &["--trees", "3"]);
+    train(&data, dir.path(), &["--trees", "3"]);
     Fixture {
         model: dir.path().join("model.cbor"),
         dir,
@@ -26,10 +28,10 @@ fn wide_model() -> Fixture {
 
 #[tokio::test]
 async fn errors_of_a_wide_model_list_a_few_features_in_words_and_all_in_details() {
-    // A 2,000-feature model answered every 422 with a 28 KB message: the feature list,
-    // in full, in the message as well as in `details`.
+    // The message names a few features and counts the rest, so a 2,000-feature model
+    // does not answer every 422 with a 28 KB message; `details` lists them all.
     let fx = wide_model();
-    let (_state, app) = app_with(&fx, Limits::default());
+    let app = app_with(&fx.model, Limits::default());
     for (path, body) in [
         ("/predict", r#"{"features":[1,2]}"#),
         ("/predict", r#"{"features":{"nope":1}}"#),
@@ -57,9 +59,9 @@ async fn errors_of_a_wide_model_list_a_few_features_in_words_and_all_in_details(
 #[tokio::test]
 async fn a_body_starting_with_a_byte_order_mark_is_read() {
     // Windows tools save JSON files with a UTF-8 BOM (`curl --data-binary @req.json`);
-    // RFC 8259 lets a parser ignore it. It was a 400 "expected value at column 1".
-    let fx = trained(&[]);
-    let (_state, app) = app_with(&fx, Limits::default());
+    // RFC 8259 lets a parser ignore it, and a 400 "expected value at column 1" would
+    // puzzle the user.
+    let (_, app) = iris_app(Limits::default());
     let body = "\u{feff}{\"features\":[5.1,3.5,1.4,0.2]}";
     let reply = send(&app, post_json("/predict", body)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
@@ -69,7 +71,7 @@ async fn a_body_starting_with_a_byte_order_mark_is_read() {
 #[test]
 fn a_closed_log_pipe_does_not_turn_every_request_into_a_line_on_stderr() {
     // `mlops serve | grep -m1 ready` (wait for readiness in a script): once grep exits,
-    // every log event failed and tracing-subscriber said so on stderr, once per request.
+    // each log event fails to write; saying so on stderr, once per request, would flood it.
     use std::io::{BufRead, BufReader, Read};
     use std::process::Stdio;
     let fx = trained(&[]);

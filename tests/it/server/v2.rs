@@ -3,24 +3,19 @@
 //! the nesting, the datatypes and the error object are the protocol's, so standard v2
 //! clients work unchanged.
 
-mod server_common;
-
 use axum::http::StatusCode;
-use mlops::model::Model;
-use mlops::server::Limits;
 use serde_json::{Value, json};
-use server_common::*;
 
-fn setup() -> (Fixture, axum::Router) {
-    let fx = trained(&[]);
-    let (_, app) = app_with(
-        &fx,
-        Limits {
-            max_batch: 10,
-            ..Limits::default()
-        },
-    );
-    (fx, app)
+use crate::support::fixture::{Fixture, trained};
+use crate::support::library::{App, Limits, app_with, model_id};
+use crate::support::router::{Reply, get, iris_app, post_json, send};
+
+/// A server on Iris with room for 10 rows in one batch.
+fn setup() -> (Fixture, App) {
+    iris_app(Limits {
+        max_batch: Some(10),
+        ..Limits::default()
+    })
 }
 
 /// Asserts the protocol's error object: `{"error": <string>}` and nothing else.
@@ -59,9 +54,8 @@ async fn server_metadata_live_and_ready() {
 
 #[tokio::test]
 async fn readiness_turns_off_when_draining() {
-    let fx = trained(&[]);
-    let (state, app) = app_with(&fx, Limits::default());
-    state.begin_draining();
+    let (_, app) = iris_app(Limits::default());
+    app.begin_draining();
     let r = send(&app, get("/v2/health/ready")).await;
     assert_eq!(
         (r.status, r.json()),
@@ -105,7 +99,7 @@ async fn model_metadata_and_readiness_use_the_name_in_the_model_file() {
     }
     // `--name` at training time names the v2 model.
     let named = trained(&["--name", "flowers"]);
-    let (_, app) = app_with(&named, Limits::default());
+    let app = app_with(&named.model, Limits::default());
     assert_eq!(
         send(&app, get("/v2/models/flowers/ready")).await.status,
         StatusCode::OK
@@ -119,7 +113,6 @@ async fn model_metadata_and_readiness_use_the_name_in_the_model_file() {
 #[tokio::test]
 async fn infer_answers_in_the_protocols_shape() {
     let (fx, app) = setup();
-    let model = Model::load(&fx.model).unwrap();
     // The specification's example request, with this model's one input: an id, a
     // [2, 4] FP32 tensor in the flattened representation, and a requested output.
     let request = json!({
@@ -157,7 +150,10 @@ async fn infer_answers_in_the_protocols_shape() {
             }]
         })
     );
-    assert_eq!(r.header("x-model-digest"), Some(model.id.as_str()));
+    assert_eq!(
+        r.header("x-model-digest"),
+        Some(model_id(&fx.model).as_str())
+    );
 }
 
 /// What tritonclient's HTTP client sends with `binary_data=False`: no content type, the

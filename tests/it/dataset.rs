@@ -1,17 +1,16 @@
 //! Property tests: whatever bytes a CSV holds, loading it returns a value or an error,
 //! never a panic; and a valid dataset always loads with the shape it was written with.
 
-use std::path::Path;
-
-use mlops::dataset::Dataset;
 use proptest::prelude::*;
+
+use crate::support::library::parse_csv;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = Dataset::parse(Path::new("p.csv"), &bytes, None);
+        let _ = parse_csv(&bytes, None);
     }
 
     #[test]
@@ -19,9 +18,9 @@ proptest! {
         text in "[a-c0-9,.\\-eEnaIif \"\n]{0,300}",
         label in proptest::option::of("[a-c]"),
     ) {
-        if let Ok(d) = Dataset::parse(Path::new("p.csv"), text.as_bytes(), label.as_deref()) {
+        if let Ok(d) = parse_csv(text.as_bytes(), label.as_deref()) {
             // Whatever loads is consistent.
-            prop_assert_eq!(d.features.len(), d.rows() * d.width());
+            prop_assert_eq!(d.features.len(), d.rows * d.width);
             prop_assert!(d.classes.len() >= 2);
             prop_assert!(d.features.iter().all(|v| v.is_finite()));
             prop_assert!(d.labels.iter().all(|&l| (l as usize) < d.classes.len()));
@@ -38,10 +37,10 @@ proptest! {
             text.push_str(&format!("{},{},{},c{class}\n", values[0], values[1], values[2]));
         }
         let distinct: std::collections::BTreeSet<_> = rows.iter().map(|r| r.1).collect();
-        match Dataset::parse(Path::new("p.csv"), text.as_bytes(), None) {
+        match parse_csv(text.as_bytes(), None) {
             Ok(d) => {
-                prop_assert_eq!(d.rows(), rows.len());
-                prop_assert_eq!(d.width(), 3);
+                prop_assert_eq!(d.rows, rows.len());
+                prop_assert_eq!(d.width, 3);
                 prop_assert_eq!(d.classes.len(), distinct.len());
                 for (i, (values, _)) in rows.iter().enumerate() {
                     prop_assert_eq!(d.row(i), &values[..]);

@@ -1,20 +1,12 @@
 //! The `mlops` binary end to end: training, bad data, reproducibility across processes,
 //! crash safety, and the predict / inspect / verify commands.
 
-mod cli_common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use cli_common::{fails, iris, mlops};
-
-fn run(cmd: &mut Command) -> (Output, String, String) {
-    let out = cmd.output().expect("the mlops binary runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out, stdout, stderr)
-}
+use crate::support::bin::{fails, mlops, succeeds, train_cmd};
+use crate::support::fixture::{iris, train};
 
 /// Runs a command that must fail: exit code 1, `expected` in its error, no panic.
 fn fails_with(cmd: &mut Command, expected: &str) -> String {
@@ -24,21 +16,6 @@ fn fails_with(cmd: &mut Command, expected: &str) -> String {
         "expected {expected:?} in {stderr:?}"
     );
     stderr
-}
-
-fn train_cmd(data: &Path, out: &Path, extra: &[&str]) -> Command {
-    let mut cmd = mlops();
-    cmd.arg("train")
-        .arg("--data")
-        .arg(data)
-        .arg("--out")
-        .arg(out)
-        .args(extra);
-    cmd
-}
-
-fn train_into(data: &Path, out: &Path, extra: &[&str]) -> (Output, String, String) {
-    run(&mut train_cmd(data, out, extra))
 }
 
 /// Every file in a directory with its bytes, to prove "nothing changed".
@@ -60,8 +37,7 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn trains_iris_reports_progress_and_writes_both_files() {
     let dir = tempfile::tempdir().unwrap();
-    let (out, stdout, stderr) = train_into(&iris(), dir.path(), &[]);
-    assert!(out.status.success(), "{stderr}");
+    let stdout = train(&iris(), dir.path(), &[]);
     assert!(stdout.contains("150 rows x 4 features"), "{stdout}");
     assert!(
         stdout.contains("3 classes (setosa: 50, versicolor: 50, virginica: 50)"),
@@ -91,27 +67,23 @@ fn trains_iris_reports_progress_and_writes_both_files() {
 #[test]
 fn two_processes_write_identical_models_and_verify_accepts_them() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    assert!(train_into(&iris(), a.path(), &[]).0.status.success());
-    assert!(train_into(&iris(), b.path(), &[]).0.status.success());
+    train(&iris(), a.path(), &[]);
+    train(&iris(), b.path(), &[]);
     let model_a = fs::read(a.path().join("model.cbor")).unwrap();
     assert_eq!(model_a, fs::read(b.path().join("model.cbor")).unwrap());
 
-    let (out, stdout, stderr) = run(mlops()
-        .arg("verify")
-        .arg(a.path().join("model.cbor"))
-        .arg("--data")
-        .arg(iris()));
-    assert!(out.status.success(), "{stdout}{stderr}");
+    let stdout = succeeds(
+        mlops()
+            .arg("verify")
+            .arg(a.path().join("model.cbor"))
+            .arg("--data")
+            .arg(iris()),
+    );
     assert!(stdout.contains("identical bytes"), "{stdout}");
 
     // A different seed is a different model, and verify notices a mismatching file.
     let c = tempfile::tempdir().unwrap();
-    assert!(
-        train_into(&iris(), c.path(), &["--seed", "7"])
-            .0
-            .status
-            .success()
-    );
+    train(&iris(), c.path(), &["--seed", "7"]);
     assert_ne!(model_a, fs::read(c.path().join("model.cbor")).unwrap());
     let other_data = c.path().join("other.csv");
     fs::write(
@@ -134,20 +106,23 @@ fn two_processes_write_identical_models_and_verify_accepts_them() {
 #[test]
 fn flags_and_environment_set_parameters() {
     let dir = tempfile::tempdir().unwrap();
-    let (out, stdout, stderr) = run(mlops()
-        .args(["train", "--data"])
-        .arg(iris())
-        .arg("--out")
-        .arg(dir.path())
-        .args(["--trees", "7", "--max-depth", "3", "--name", "flowers"])
-        .env("MLOPS_SEED", "5")
-        .env("MLOPS_TEST_FRACTION", "0.3"));
-    assert!(out.status.success(), "{stderr}");
+    let stdout = succeeds(
+        mlops()
+            .args(["train", "--data"])
+            .arg(iris())
+            .arg("--out")
+            .arg(dir.path())
+            .args(["--trees", "7", "--max-depth", "3", "--name", "flowers"])
+            .env("MLOPS_SEED", "5")
+            .env("MLOPS_TEST_FRACTION", "0.3"),
+    );
     assert!(stdout.contains("105 train / 45 test"), "{stdout}");
-    let (_, json, _) = run(mlops()
-        .arg("inspect")
-        .arg(dir.path().join("model.cbor"))
-        .arg("--json"));
+    let json = succeeds(
+        mlops()
+            .arg("inspect")
+            .arg(dir.path().join("model.cbor"))
+            .arg("--json"),
+    );
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["metadata"]["name"], "flowers");
     assert_eq!(v["metadata"]["params"]["trees"], 7);
@@ -160,8 +135,7 @@ fn flags_and_environment_set_parameters() {
 fn directory_with_a_model() -> (tempfile::TempDir, PathBuf, Vec<(String, Vec<u8>)>) {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("models");
-    let (out, _, stderr) = train_into(&iris(), &out_dir, &["--trees", "5"]);
-    assert!(out.status.success(), "{stderr}");
+    train(&iris(), &out_dir, &["--trees", "5"]);
     let before = snapshot(&out_dir);
     (dir, out_dir, before)
 }
@@ -273,12 +247,7 @@ fn a_killed_run_leaves_the_previous_model_intact() {
     }
     let data = dir.path().join("big.csv");
     fs::write(&data, csv).unwrap();
-    let mut child = mlops()
-        .arg("train")
-        .arg("--data")
-        .arg(&data)
-        .arg("--out")
-        .arg(&out_dir)
+    let mut child = train_cmd(&data, &out_dir, &[])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -301,7 +270,7 @@ fn a_killed_run_leaves_the_previous_model_intact() {
 #[test]
 fn predict_streams_csv_with_a_prediction_column() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(train_into(&iris(), dir.path(), &[]).0.status.success());
+    train(&iris(), dir.path(), &[]);
     let model = dir.path().join("model.cbor");
     // Columns in another order, plus an extra one: matched by name, passed through.
     let input = dir.path().join("in.csv");
@@ -315,8 +284,7 @@ fn predict_streams_csv_with_a_prediction_column() {
         cmd.arg("predict").arg("--model").arg(&model).arg(&input);
         cmd
     };
-    let (out, stdout, stderr) = run(&mut predict());
-    assert!(out.status.success(), "{stderr}");
+    let stdout = succeeds(&mut predict());
     assert_eq!(
         stdout,
         "id,petal_width,petal_length,sepal_width,sepal_length,prediction\n\
@@ -351,12 +319,7 @@ fn broken_model_files_are_refused_with_advice() {
         "is not an mlops model file",
     );
 
-    assert!(
-        train_into(&iris(), dir.path(), &["--trees", "3"])
-            .0
-            .status
-            .success()
-    );
+    train(&iris(), dir.path(), &["--trees", "3"]);
     let mut bytes = fs::read(dir.path().join("model.cbor")).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x55;

@@ -1,0 +1,4 @@
+//! The `mlops` binary's commands, run as processes.
+
+mod commands;
+mod robustness;
