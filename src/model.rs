@@ -346,6 +346,22 @@ impl Model {
     pub fn predict_index(&self, row: &[f64]) -> u32 {
         self.body.forest.predict_row(row)
     }
+
+    /// Predicts the class index of every row of a row-major matrix of
+    /// `features().len()` columns.
+    pub fn predict_batch(&self, rows: &[f64]) -> Vec<u32> {
+        self.body.forest.predict_batch(rows)
+    }
+
+    /// The held-out rows replayed after loading.
+    pub fn golden(&self) -> &[GoldenRow] {
+        &self.body.golden
+    }
+
+    /// The forest, for descriptions (tree and node counts) and comparisons.
+    pub fn forest(&self) -> &Forest {
+        &self.body.forest
+    }
 }
 
 /// The `sha256:<hex>` identity of some bytes.

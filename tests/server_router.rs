@@ -7,7 +7,7 @@ mod server_common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use mlops::model::Model;
-use mlops::server::{Limits, routes};
+use mlops::server::{Limits, openapi};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use server_common::*;
@@ -631,7 +631,8 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
         }
     }
     documented.sort();
-    let mut routed: Vec<(String, String)> = routes::table()
+    let mut routed: Vec<(String, String)> = openapi::api()
+        .routes
         .iter()
         .map(|r| (r.method.to_string(), r.path.to_owned()))
         .collect();
@@ -711,7 +712,7 @@ async fn the_openapi_document_is_well_formed() {
         }
     }
     // The predict request documents both forms of a row.
-    let row = &doc["components"]["schemas"]["RowDoc"];
+    let row = &doc["components"]["schemas"]["Row"];
     assert_eq!(row["oneOf"].as_array().map(Vec::len), Some(2), "{row}");
     assert_eq!(row["oneOf"][0]["type"], "array", "rows are untagged: {row}");
     // And both forms of the answer.
