@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::hint;
+use super::errors::hint;
 use crate::model::{FORMAT_TAG, FORMAT_VERSION, Model};
 use crate::text::printable;
 

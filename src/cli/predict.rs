@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::hint;
+use super::errors::hint;
 use crate::dataset::FeatureReader;
 use crate::model::Model;
 

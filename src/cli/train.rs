@@ -10,12 +10,19 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args;
 
-use super::{SOURCE_REVISION, hint};
+use super::errors::hint;
 use crate::atomic;
 use crate::dataset::Dataset;
 use crate::params::{DEFAULTS, Param, ParamError, TrainParams};
 use crate::text::{name_list, printable};
 use crate::training::{self, TrainError};
+
+/// The source revision this binary was built from, when the build knew it: set by the
+/// image builders (`MLOPS_SOURCE_REVISION`) or found by `build.rs` from git.
+pub const SOURCE_REVISION: Option<&str> = match option_env!("MLOPS_SOURCE_REVISION") {
+    Some(rev) => Some(rev),
+    None => option_env!("MLOPS_GIT_REVISION"),
+};
 
 /// Options of `mlops train`.
 #[derive(Debug, Clone, Args)]

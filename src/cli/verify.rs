@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args;
 
-use super::hint;
+use super::errors::hint;
 use super::train::{param_error, train_error};
 use crate::dataset::Dataset;
 use crate::model::Model;

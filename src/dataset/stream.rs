@@ -9,7 +9,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use super::{DatasetError, malformed, parse_feature, separator_hint};
+use super::error::DatasetError;
+use super::parse::{malformed, parse_feature, separator_hint};
 use crate::text::{name_list, shown};
 
 /// The longest row a streamed CSV may have, in bytes.

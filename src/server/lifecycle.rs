@@ -19,11 +19,14 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
-use super::{AppState, LogFormat, ServeArgs, app, listener};
+use super::config::{LogFormat, ServeArgs};
+use super::listener;
+use super::routes::app;
+use super::state::AppState;
 
 /// Where shutdown stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,8 +115,8 @@ pub fn init_logging(format: LogFormat) {
 
 async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Result<()> {
     // Signal handlers first: a signal sent as soon as "ready" is logged must be handled.
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
 
     let listener = tokio::net::TcpListener::bind(&args.addr)
@@ -130,32 +133,8 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
         }
     });
 
-    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
-    let drainer = state.clone();
     let delay = Duration::from_millis(args.shutdown_delay_ms);
-    tokio::spawn(async move {
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        };
-        drainer.begin_draining();
-        tracing::info!("{name} received: readiness is off; finishing in-flight requests");
-        // A second signal, during the delay or the drain, means "now".
-        let early = tokio::select! {
-            _ = tokio::time::sleep(delay) => false,
-            _ = term.recv() => true,
-            _ = int.recv() => true,
-        };
-        if !early {
-            let _ = phase_tx.send(Phase::Closing);
-            tokio::select! {
-                _ = term.recv() => {},
-                _ = int.recv() => {},
-            }
-        }
-        tracing::warn!("second signal: exiting without waiting for in-flight requests");
-        let _ = phase_tx.send(Phase::Forced);
-    });
+    let phase_rx = shut_down_on_signals(state.clone(), delay, term, int);
 
     let mut closing = phase_rx.clone();
     let stop = async move {
@@ -189,6 +168,41 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
         _ = phase.wait_for(|p| *p >= Phase::Forced) => {}
     }
     Ok(())
+}
+
+/// Runs the shutdown sequence on SIGTERM/SIGINT (see the module documentation) in a task
+/// of its own, and returns where it stands.
+fn shut_down_on_signals(
+    state: AppState,
+    delay: Duration,
+    mut term: Signal,
+    mut int: Signal,
+) -> watch::Receiver<Phase> {
+    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        state.begin_draining();
+        tracing::info!("{name} received: readiness is off; finishing in-flight requests");
+        // A second signal, during the delay or the drain, means "now".
+        let early = tokio::select! {
+            _ = tokio::time::sleep(delay) => false,
+            _ = term.recv() => true,
+            _ = int.recv() => true,
+        };
+        if !early {
+            let _ = phase_tx.send(Phase::Closing);
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+        }
+        tracing::warn!("second signal: exiting without waiting for in-flight requests");
+        let _ = phase_tx.send(Phase::Forced);
+    });
+    phase_rx
 }
 
 /// Reloads the model file, logging the outcome; the old model serves on failure.

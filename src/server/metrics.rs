@@ -14,6 +14,8 @@
 //! Counters are atomics; handles that the hot path needs per model (one counter per class)
 //! are resolved once at load time, so a prediction costs one atomic increment here.
 
+use std::sync::Arc;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -24,14 +26,14 @@ use prometheus_client::registry::{Registry, Unit};
 /// Labels of the request counter.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: &'static str,
+    route: Arc<str>,
     status: u16,
 }
 
 /// Labels of the latency histogram.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: &'static str,
+    route: Arc<str>,
 }
 
 /// Labels of the prediction counter.
@@ -133,13 +135,19 @@ impl Metrics {
         }
     }
 
-    /// Records one answered request.
-    pub fn observe_request(&self, route: &'static str, status: u16, seconds: f64) {
+    /// Records one answered request. `route` is shared, not copied: the labels of a
+    /// request cost two reference-count increments.
+    pub fn observe_request(&self, route: &Arc<str>, status: u16, seconds: f64) {
         self.requests
-            .get_or_create(&RequestLabels { route, status })
+            .get_or_create(&RequestLabels {
+                route: route.clone(),
+                status,
+            })
             .inc();
         self.latency
-            .get_or_create(&RouteLabels { route })
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
             .observe(seconds);
     }
 
@@ -209,7 +217,7 @@ mod tests {
     #[test]
     fn exposes_counters_histograms_and_model_info() {
         let m = Metrics::new();
-        m.observe_request("/predict", 200, 0.0001);
+        m.observe_request(&"/predict".into(), 200, 0.0001);
         m.class_counters(&["setosa".into()])[0].inc();
         m.set_model("sha256:aa", "iris");
         m.set_model("sha256:bb", "iris");

@@ -25,33 +25,56 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::routes::UNMATCHED;
+use super::headers::{MODEL_DIGEST, REQUEST_ID};
 use super::state::AppState;
-use super::{MODEL_DIGEST, REQUEST_ID};
+
+/// The route label used in logs and metrics for requests no route matched.
+pub const UNMATCHED: &str = "unmatched";
 
 /// What the middleware needs: the state, the route labels and the request-id source.
 #[derive(Clone)]
 pub struct Observe {
     state: AppState,
-    routes: Arc<[(&'static str, bool)]>,
+    routes: Arc<[Label]>,
+    unmatched: Label,
     ids: Arc<RequestIds>,
+}
+
+/// A route template as metrics and logs name it, and whether it counts against
+/// `--max-in-flight`.
+#[derive(Clone)]
+struct Label {
+    route: Arc<str>,
+    limited: bool,
 }
 
 impl Observe {
     /// `routes` lists each route template with whether it is concurrency-limited.
-    pub fn new(state: AppState, routes: Vec<(&'static str, bool)>) -> Self {
+    pub fn new<'a>(state: AppState, routes: impl IntoIterator<Item = (&'a str, bool)>) -> Self {
+        let routes = routes
+            .into_iter()
+            .map(|(route, limited)| Label {
+                route: route.into(),
+                limited,
+            })
+            .collect();
         Observe {
             state,
-            routes: routes.into(),
+            routes,
+            unmatched: Label {
+                route: UNMATCHED.into(),
+                limited: true,
+            },
             ids: Arc::new(RequestIds::new()),
         }
     }
 
-    /// The static label of a matched route template, and whether it is limited.
-    fn route(&self, matched: Option<&MatchedPath>) -> (&'static str, bool) {
+    /// The label of a matched route template (every unmatched request shares one, so a
+    /// scanner cannot blow up the number of series).
+    fn route(&self, matched: Option<&MatchedPath>) -> &Label {
         matched
-            .and_then(|m| self.routes.iter().find(|(p, _)| *p == m.as_str()).copied())
-            .unwrap_or((UNMATCHED, true))
+            .and_then(|m| self.routes.iter().find(|l| *l.route == *m.as_str()))
+            .unwrap_or(&self.unmatched)
     }
 }
 
@@ -94,7 +117,7 @@ pub const CLIENT_CLOSED: u16 = 499;
 /// midway because its client went away, when dropped.
 struct Access<'a> {
     state: &'a AppState,
-    route: &'static str,
+    route: &'a Arc<str>,
     method: Method,
     uri: Uri,
     request_id: HeaderValue,
@@ -105,7 +128,7 @@ struct Access<'a> {
 impl<'a> Access<'a> {
     fn begin(
         state: &'a AppState,
-        route: &'static str,
+        route: &'a Arc<str>,
         req: &Request,
         request_id: HeaderValue,
     ) -> Self {
@@ -150,7 +173,7 @@ impl Drop for Access<'_> {
 
 /// The middleware function (see the module documentation).
 pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -> Response {
-    let (route, limited) = obs.route(req.extensions().get::<MatchedPath>());
+    let label = obs.route(req.extensions().get::<MatchedPath>());
     let request_id = match req.headers().get(REQUEST_ID) {
         Some(v) if acceptable_id(v) => v.clone(),
         _ => {
@@ -160,9 +183,9 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
         }
     };
     let state = &obs.state;
-    let mut access = Access::begin(state, route, &req, request_id.clone());
+    let mut access = Access::begin(state, &label.route, &req, request_id.clone());
 
-    let permit = if limited {
+    let permit = if label.limited {
         state.in_flight().try_acquire().map(Some)
     } else {
         Ok(None)

@@ -9,11 +9,10 @@
 //! `/model` document, the v2 metadata, the digest header, feature positions) is computed
 //! once per load, off the hot path.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
@@ -22,32 +21,11 @@ use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use super::config::Limits;
 use super::metrics::Metrics;
+use super::rows::Features;
+use super::v2_types::model_metadata_json;
 use crate::model::{Model, ModelError, ModelMetadata};
-
-/// Request limits of the service (see `mlops serve --help`).
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Largest accepted request body, in bytes (413 beyond).
-    pub max_body_bytes: usize,
-    /// Most rows in one batch (413 beyond).
-    pub max_batch: usize,
-    /// Longest time to read a request and answer it (408 beyond).
-    pub request_timeout: Duration,
-    /// Most requests handled at once, probes excepted (503 + Retry-After beyond).
-    pub max_in_flight: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_body_bytes: 1 << 20,
-            max_batch: 1000,
-            request_timeout: Duration::from_secs(10),
-            max_in_flight: 256,
-        }
-    }
-}
 
 /// A verified model and everything precomputed from it.
 #[derive(Debug)]
@@ -60,8 +38,8 @@ pub struct Loaded {
     pub model_json: Bytes,
     /// The `/v2/models/{name}` response body.
     pub v2_metadata_json: Bytes,
-    /// Feature name → position.
-    feature_index: HashMap<String, usize>,
+    /// The model's features, indexed by name for checking rows.
+    features: Features,
     /// Prediction counters by class index.
     class_counters: Vec<Counter>,
 }
@@ -112,27 +90,22 @@ impl Loaded {
             loaded_at,
         })
         .expect("model metadata serializes to JSON");
-        let v2_metadata_json = super::v2::model_metadata_json(&model);
-        let feature_index = model
-            .features()
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.clone(), i))
-            .collect();
+        let v2_metadata_json = model_metadata_json(&model);
+        let features = Features::new(model.features());
         let class_counters = metrics.class_counters(model.classes());
         Loaded {
             digest: HeaderValue::from_str(&model.id).expect("a sha256 id is a valid header value"),
             model_json: model_json.into(),
             v2_metadata_json,
-            feature_index,
+            features,
             class_counters,
             model,
         }
     }
 
-    /// The position of a feature, by name.
-    pub fn feature_position(&self, name: &str) -> Option<usize> {
-        self.feature_index.get(name).copied()
+    /// The model's features, for checking rows against.
+    pub fn features(&self) -> &Features {
+        &self.features
     }
 
     /// Predicts every row of a row-major matrix, counts the predictions by class, and

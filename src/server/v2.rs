@@ -13,250 +13,16 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use utoipa::ToSchema;
 
-use super::MODEL_DIGEST;
 use super::error::{ApiError, V2Error, V2ErrorBody, json_bytes, json_response};
-use super::json::{JsonBody, NumberVisitor};
-use super::predict::check_finite;
+use super::headers::{MODEL_DIGEST, REQUEST_ID};
+use super::json::JsonBody;
+use super::rows::{check_finite_rows, check_tensor};
 use super::state::{AppState, Loaded};
-use crate::model::Model;
-
-/// The name of the model's one input tensor in its metadata (requests may name it anything).
-pub const INPUT_NAME: &str = "input-0";
-/// The name of the model's one output tensor.
-pub const OUTPUT_NAME: &str = "label";
-/// The `platform` reported in model metadata.
-pub const PLATFORM: &str = "mlops_random_forest";
-
-/// `$metadata_server_response`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ServerMetadata {
-    /// The server's name.
-    pub name: &'static str,
-    /// The server's version.
-    pub version: &'static str,
-    /// Supported protocol extensions (none).
-    pub extensions: Vec<String>,
-}
-
-/// `$live_server_response`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Live {
-    /// Always true while the process answers.
-    pub live: bool,
-}
-
-/// `$ready_server_response`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Ready {
-    /// True when the model is loaded and verified and shutdown has not begun.
-    pub ready: bool,
-}
-
-/// `$ready_model_response`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ModelReady {
-    /// The model's name.
-    pub name: String,
-    /// True when it can serve inference requests.
-    pub ready: bool,
-}
-
-/// `$metadata_tensor`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MetadataTensor {
-    /// The tensor's name.
-    pub name: &'static str,
-    /// Its element type.
-    pub datatype: &'static str,
-    /// Its shape; -1 marks the variable batch dimension.
-    pub shape: Vec<i64>,
-}
-
-/// `$metadata_model_response`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ModelMetadataV2 {
-    /// The model's name.
-    pub name: String,
-    /// The framework/backend.
-    pub platform: &'static str,
-    /// The inputs the model takes.
-    pub inputs: Vec<MetadataTensor>,
-    /// The outputs it produces.
-    pub outputs: Vec<MetadataTensor>,
-}
-
-/// `$inference_request`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct InferRequest {
-    /// Echoed in the response when given.
-    pub id: Option<String>,
-    /// Request parameters (none are used).
-    #[schema(value_type = Option<Object>)]
-    pub parameters: Option<Value>,
-    /// Exactly one input tensor of shape `[N, features]`.
-    pub inputs: Vec<InferInput>,
-    /// Requested outputs; only `label` exists. Omit for all outputs.
-    pub outputs: Option<Vec<RequestedOutput>>,
-}
-
-/// `$request_input`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct InferInput {
-    /// The tensor's name (any).
-    pub name: String,
-    /// `[N, features]`.
-    pub shape: Vec<u64>,
-    /// `FP64` or `FP32` (integer types are widened).
-    pub datatype: String,
-    /// Input parameters (none are used).
-    #[schema(value_type = Option<Object>)]
-    pub parameters: Option<Value>,
-    /// Row-major values, flat or nested.
-    #[schema(value_type = Vec<Object>)]
-    pub data: TensorData,
-}
-
-/// `$request_output`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RequestedOutput {
-    /// The output's name.
-    pub name: String,
-    /// Output parameters (none are used).
-    #[schema(value_type = Option<Object>)]
-    pub parameters: Option<Value>,
-}
-
-/// `$response_output`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResponseOutput<'a> {
-    /// `label`.
-    pub name: &'static str,
-    /// `[N]`.
-    pub shape: Vec<usize>,
-    /// `BYTES`.
-    pub datatype: &'static str,
-    /// The predicted class names.
-    pub data: Vec<&'a str>,
-}
-
-/// `$inference_response`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InferResponse<'a> {
-    /// The model's name.
-    pub model_name: &'a str,
-    /// The request's `id`, or else its `x-request-id`.
-    pub id: &'a str,
-    /// The output tensors.
-    pub outputs: Vec<ResponseOutput<'a>>,
-}
-
-/// Tensor data flattened to row-major f64 values, whatever the nesting.
-///
-/// Parsing never fails on an element's type: booleans and non-numeric strings are noted
-/// in `non_numeric` and checked after the datatype, so that a `BOOL` or `BYTES` tensor is
-/// refused for its datatype rather than for its first element.
-#[derive(Debug, Default)]
-pub struct TensorData {
-    /// The values, row-major.
-    pub values: Vec<f64>,
-    /// The first element that is not a number, described.
-    pub non_numeric: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for TensorData {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut out = TensorData::default();
-        Flatten(&mut out).deserialize(d)?;
-        Ok(out)
-    }
-}
-
-/// Appends the values of a (possibly nested) array, or of one element, to a tensor.
-struct Flatten<'a>(&'a mut TensorData);
-
-impl Flatten<'_> {
-    fn push(self, v: f64) {
-        self.0.values.push(v);
-    }
-    fn other(self, what: String) {
-        self.0.non_numeric.get_or_insert(what);
-        self.0.values.push(f64::NAN);
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Flatten<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Flatten<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("tensor data: numbers in a flat or nested array")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Flatten(&mut *self.0))?.is_some() {}
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.push(v);
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.push(v as f64);
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.push(v as f64);
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.push(f64::NAN);
-        Ok(())
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.other(format!("the boolean {v}"));
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        match NumberVisitor.visit_str::<E>(v) {
-            Ok(x) => self.push(x),
-            Err(_) => self.other(format!("the string {v:?}")),
-        }
-        Ok(())
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
-        Err(de::Error::invalid_type(de::Unexpected::Map, &self))
-    }
-}
-
-/// The precomputed body of `GET /v2/models/{name}`.
-pub(crate) fn model_metadata_json(model: &Model) -> axum::body::Bytes {
-    let meta = ModelMetadataV2 {
-        name: model.metadata().name.clone(),
-        platform: PLATFORM,
-        inputs: vec![MetadataTensor {
-            name: INPUT_NAME,
-            datatype: "FP64",
-            shape: vec![-1, model.features().len() as i64],
-        }],
-        outputs: vec![MetadataTensor {
-            name: OUTPUT_NAME,
-            datatype: "BYTES",
-            shape: vec![-1],
-        }],
-    };
-    serde_json::to_vec(&meta)
-        .expect("v2 metadata serializes to JSON")
-        .into()
-}
+use super::v2_types::{
+    InferInput, InferRequest, InferResponse, Live, ModelMetadataV2, ModelReady, OUTPUT_NAME, Ready,
+    ResponseOutput, ServerMetadata,
+};
 
 /// Checks the `{name}` of the path against the model of the request's snapshot
 /// (`loaded`), so that the name checked and the model used are the same even while a
@@ -386,72 +152,17 @@ pub async fn infer(
     let loaded = state.current();
     model_name(&loaded, path)?;
     let JsonBody(request) = body?;
-    let bad = |msg: String| V2Error(ApiError::invalid_input(msg));
-    let features = loaded.model.features();
-    let n_features = features.len();
-    let [input] = &request.inputs[..] else {
-        return Err(bad(format!(
-            "expected exactly one input tensor of shape [N, {n_features}], got {}",
-            request.inputs.len()
-        )));
-    };
-    const DATATYPES: [&str; 10] = [
-        "FP64", "FP32", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64",
-    ];
-    if !DATATYPES.contains(&input.datatype.as_str()) {
-        return Err(bad(format!(
-            "input '{}' has datatype {}; send FP64 or FP32",
-            input.name, input.datatype
-        )));
-    }
-    let &[rows, cols] = &input.shape[..] else {
-        return Err(bad(format!(
-            "input '{}' has shape {:?}; expected [N, {n_features}]",
-            input.name, input.shape
-        )));
-    };
-    if cols != n_features as u64 {
-        return Err(bad(format!(
-            "input '{}' has {cols} columns; this model takes {n_features} ({})",
-            input.name,
-            crate::text::name_list(features)
-        )));
-    }
-    let max = state.limits().max_batch;
-    if rows > max as u64 {
-        return Err(ApiError::batch_too_large(rows as usize, max).into());
-    }
+    let features = loaded.features().names();
+    let input = the_input(&request, features.len())?;
+    check_tensor(input, features, state.limits().max_batch)?;
+    check_outputs(&request)?;
     let values = &input.data.values;
-    if rows * cols != values.len() as u64 {
-        return Err(bad(format!(
-            "input '{}' has shape [{rows}, {cols}], which needs {} values, but its data has {}",
-            input.name,
-            rows * cols,
-            values.len()
-        )));
-    }
-    if let Some(what) = &input.data.non_numeric {
-        return Err(bad(format!(
-            "input '{}' has non-numeric data ({what}); send numbers",
-            input.name
-        )));
-    }
-    if let Some(outputs) = &request.outputs {
-        if let Some(unknown) = outputs.iter().find(|o| o.name != OUTPUT_NAME) {
-            return Err(bad(format!(
-                "unknown output '{}'; this model's only output is '{OUTPUT_NAME}'",
-                unknown.name
-            )));
-        }
-    }
-    for (i, row) in values.chunks_exact(n_features).enumerate() {
-        check_finite(features, row, Some(i)).map_err(V2Error)?;
-    }
+    check_finite_rows(features, values)?;
     let labels = loaded.predict_names(values);
     let id = match &request.id {
         Some(id) => id.as_str(),
         None => headers
-            .get(super::REQUEST_ID)
+            .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or(""),
     };
@@ -472,4 +183,31 @@ pub async fn infer(
         .headers_mut()
         .insert(MODEL_DIGEST, loaded.digest.clone());
     Ok(response.into_response())
+}
+
+/// The request's one input tensor; the model takes exactly one.
+fn the_input(request: &InferRequest, n_features: usize) -> Result<&InferInput, ApiError> {
+    match &request.inputs[..] {
+        [input] => Ok(input),
+        inputs => Err(ApiError::invalid_input(format!(
+            "expected exactly one input tensor of shape [N, {n_features}], got {}",
+            inputs.len()
+        ))),
+    }
+}
+
+/// Refuses requested outputs other than the model's one output.
+fn check_outputs(request: &InferRequest) -> Result<(), ApiError> {
+    let unknown = request
+        .outputs
+        .iter()
+        .flatten()
+        .find(|o| o.name != OUTPUT_NAME);
+    match unknown {
+        Some(o) => Err(ApiError::invalid_input(format!(
+            "unknown output '{}'; this model's only output is '{OUTPUT_NAME}'",
+            o.name
+        ))),
+        None => Ok(()),
+    }
 }

@@ -9,41 +9,22 @@
 //! recorded in the model is a pure function of the data, the parameters and the mlops
 //! build. Two runs, in one process or two, give byte-identical model files.
 
+mod error;
 pub mod smartcore;
 pub mod split;
+
+pub use error::TrainError;
 
 use std::time::Instant;
 
 use crate::dataset::Dataset;
-use crate::forest::{Forest, ForestError};
+use crate::forest::Forest;
 use crate::metrics::{self, MetricsReport};
 use crate::model::{DatasetInfo, GoldenRow, MetricsSummary, Model, ModelBody, ModelMetadata};
 use crate::params::ValidParams;
 
 /// How many held-out rows are stored in the model to be replayed after loading.
 pub const GOLDEN_ROWS: usize = 8;
-
-/// Why training could not produce a model.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// A class has too few rows for the stratified split to put some on each side.
-    #[error(
-        "{path}: class '{class}' has {count} row(s); with a test fraction of {fraction} the stratified split needs at least one training and one test row per class: add rows of that class or change the test fraction"
-    )]
-    ClassTooSmall {
-        path: String,
-        class: String,
-        /// Its row count.
-        count: usize,
-        fraction: f64,
-    },
-    /// The learner refused the data.
-    #[error("the learner failed: {0}")]
-    Learner(String),
-    /// The trained forest is not usable.
-    #[error(transparent)]
-    Forest(#[from] ForestError),
-}
 
 /// A trained model: the file's bytes, its decoded form, and the evaluation report.
 #[derive(Debug)]

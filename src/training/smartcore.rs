@@ -10,7 +10,7 @@ use smartcore::ensemble::random_forest_classifier::{
 };
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
-use super::TrainError;
+use super::error::TrainError;
 use crate::forest::{Forest, Node, Tree};
 use crate::params::ValidParams;
 

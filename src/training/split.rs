@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::TrainError;
+use super::error::TrainError;
 use crate::dataset::Dataset;
 
 /// Row indices of each side of the split, each in ascending order.

@@ -110,7 +110,7 @@ async fn the_openapi_document_is_well_formed() {
         }
     }
     // The predict request documents both forms of a row.
-    let row = &doc["components"]["schemas"]["RowDoc"];
+    let row = &doc["components"]["schemas"]["Row"];
     assert_eq!(row["oneOf"].as_array().map(Vec::len), Some(2), "{row}");
     assert_eq!(row["oneOf"][0]["type"], "array", "rows are untagged: {row}");
     // And both forms of the answer.

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use mlops::server::{AppState, routes};
+use mlops::server::{AppState, openapi};
 
 /// The id (`sha256:<hex>`) of the model file at `path`, as the library computes it.
 pub fn model_id(path: &Path) -> String {
@@ -128,7 +128,8 @@ pub fn app_with(model: &Path, limits: Limits) -> App {
 
 /// The server's route table, as (method, path) pairs.
 pub fn route_table() -> Vec<(String, String)> {
-    routes::table()
+    openapi::api()
+        .routes
         .iter()
         .map(|r| (r.method.to_string(), r.path.to_owned()))
         .collect()
