@@ -10,7 +10,7 @@
 //! * a file that was tampered with cannot make prediction loop or index out of bounds:
 //!   [`Forest::validate`] checks every index once at load time.
 //!
-//! Conversion from smartcore goes through serde ([`Forest::from_smartcore`]), the only
+//! Conversion from smartcore goes through serde (in `training::smartcore`), the only
 //! public window into its trees, and a test checks that both predict identically.
 
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 //! configure the binary without rewriting its command. Commands report what they do on
 //! stdout; errors go to stderr as one `error: ...` line that says what went wrong and
 //! how to fix it, with a non-zero exit code. The library's errors describe the problem;
-//! the command adds which flag to change ([`errors::Hint`]).
+//! the command adds which flag to change (`errors::Hint`).
 
 mod errors;
 pub mod inspect;
