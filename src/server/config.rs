@@ -26,17 +26,17 @@ pub struct ServeArgs {
     #[arg(long, env = "MLOPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
     /// Largest request body accepted, in bytes (413 beyond).
-    #[arg(long, env = "MLOPS_MAX_BODY_BYTES", default_value_t = 1 << 20, value_parser = at_least_one)]
+    #[arg(long, env = "MLOPS_MAX_BODY_BYTES", default_value_t = Limits::DEFAULT.max_body_bytes, value_parser = at_least_one)]
     pub max_body_bytes: usize,
     /// Most rows in one batch request (413 beyond).
-    #[arg(long, env = "MLOPS_MAX_BATCH", default_value_t = 1000, value_parser = at_least_one)]
+    #[arg(long, env = "MLOPS_MAX_BATCH", default_value_t = Limits::DEFAULT.max_batch, value_parser = at_least_one)]
     pub max_batch: usize,
     /// Time allowed to receive and answer one request, in milliseconds (408 beyond).
-    #[arg(long, env = "MLOPS_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+    #[arg(long, env = "MLOPS_REQUEST_TIMEOUT_MS", default_value_t = Limits::DEFAULT.request_timeout.as_millis() as u64,
         value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
     /// Most requests handled at once; beyond it, 503 with Retry-After (probes exempt).
-    #[arg(long, env = "MLOPS_MAX_IN_FLIGHT", default_value_t = 256, value_parser = in_flight_limit)]
+    #[arg(long, env = "MLOPS_MAX_IN_FLIGHT", default_value_t = Limits::DEFAULT.max_in_flight, value_parser = in_flight_limit)]
     pub max_in_flight: usize,
     /// Time allowed for a request's head to arrive, in milliseconds; also how long an
     /// idle keep-alive connection stays open.
@@ -81,14 +81,19 @@ pub struct Limits {
     pub max_in_flight: usize,
 }
 
+impl Limits {
+    /// The defaults, which `mlops serve`'s flags show and use.
+    pub const DEFAULT: Limits = Limits {
+        max_body_bytes: 1 << 20,
+        max_batch: 1000,
+        request_timeout: Duration::from_secs(10),
+        max_in_flight: 256,
+    };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_body_bytes: 1 << 20,
-            max_batch: 1000,
-            request_timeout: Duration::from_secs(10),
-            max_in_flight: 256,
-        }
+        Limits::DEFAULT
     }
 }
 
