@@ -320,6 +320,12 @@ impl Model {
         self.body.forest.predict_batch(rows)
     }
 
+    /// Whether rows may have missing values (NaN): only when the learner recorded where
+    /// each split sends them.
+    pub fn accepts_missing(&self) -> bool {
+        false
+    }
+
     /// The held-out rows replayed after loading.
     pub fn golden(&self) -> &[GoldenRow] {
         &self.body.golden

@@ -30,6 +30,9 @@ const TO_STDOUT: &str = "cannot write the predictions to stdout";
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model).map_err(hint("check --model"))?;
     let mut rows = FeatureReader::open(&args.input, model.features())?;
+    if !model.accepts_missing() {
+        rows = rows.refuse_missing();
+    }
     let stdout = io::stdout().lock();
     let mut writer = csv::Writer::from_writer(io::BufWriter::with_capacity(64 * 1024, stdout));
     let mut out_header = rows.header().clone();

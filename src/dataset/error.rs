@@ -53,7 +53,7 @@ pub enum DatasetError {
     },
     /// A feature cell that is not a finite number.
     #[error(
-        "{path}:{line}:{column}: feature '{name}' has value '{value}'; expected a finite number (NaN and infinity are not allowed)"
+        "{path}:{line}:{column}: feature '{name}' has value '{value}'; expected a finite number (or an empty cell, NA or NaN for a missing value)"
     )]
     BadFeature {
         path: PathBuf,
@@ -137,5 +137,19 @@ pub enum DatasetError {
         line: u64,
         /// The operating system's (or the row limit's) reason.
         source: std::io::Error,
+    },
+    /// A missing value where the consumer cannot take one.
+    #[error(
+        "{path}:{line}:{column}: feature '{name}' is missing (an empty cell, NA or NaN), and this model cannot take missing values"
+    )]
+    MissingNotAllowed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: usize,
+        /// The feature's header name.
+        name: String,
     },
 }

@@ -4,9 +4,27 @@ use std::path::Path;
 
 use super::error::DatasetError;
 
-/// Parses one feature cell; `None` for anything that is not a finite number.
-pub fn parse_feature(cell: &str) -> Option<f64> {
-    cell.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+/// What a feature cell holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellValue {
+    /// A finite number.
+    Value(f64),
+    /// A missing value: an empty cell, `NA` or `NaN` (any case), as pandas reads them.
+    Missing,
+    /// Anything else, infinity included.
+    Invalid,
+}
+
+/// Parses one feature cell.
+pub fn parse_feature(cell: &str) -> CellValue {
+    let cell = cell.trim();
+    if cell.is_empty() || cell.eq_ignore_ascii_case("na") || cell.eq_ignore_ascii_case("nan") {
+        return CellValue::Missing;
+    }
+    match cell.parse::<f64>() {
+        Ok(v) if v.is_finite() => CellValue::Value(v),
+        _ => CellValue::Invalid,
+    }
 }
 
 /// A hint for a header that is one cell because the file is not comma-separated: a

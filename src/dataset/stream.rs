@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::error::DatasetError;
-use super::parse::{malformed, parse_feature, separator_hint};
+use super::parse::{CellValue, malformed, parse_feature, separator_hint};
 use crate::text::{name_list, shown};
 
 /// The longest row a streamed CSV may have, in bytes.
@@ -53,6 +53,7 @@ pub struct FeatureReader<R> {
     positions: Vec<usize>,
     record: csv::StringRecord,
     row: Vec<f64>,
+    missing_allowed: bool,
 }
 
 impl FeatureReader<File> {
@@ -90,6 +91,7 @@ impl<R: Read> FeatureReader<R> {
             positions: Vec::with_capacity(features.len()),
             record: csv::StringRecord::new(),
             row: vec![0.0; features.len()],
+            missing_allowed: true,
         };
         this.header = match this.reader.headers() {
             Ok(header) => header.clone(),
@@ -98,6 +100,13 @@ impl<R: Read> FeatureReader<R> {
         this.row_start.set(this.reader.position().byte());
         this.positions = match_columns(path, &this.header, features)?;
         Ok(this)
+    }
+
+    /// Refuses missing values (for a model whose learner cannot route them) instead of
+    /// reading them as NaN.
+    pub fn refuse_missing(mut self) -> Self {
+        self.missing_allowed = false;
+        self
     }
 
     /// The file's header row, as written.
@@ -132,13 +141,31 @@ impl<R: Read> FeatureReader<R> {
         }
         for (slot, &p) in self.row.iter_mut().zip(&self.positions) {
             let cell = &self.record[p];
-            *slot = parse_feature(cell).ok_or_else(|| DatasetError::BadFeature {
-                path: self.path.clone(),
-                line,
-                column: p + 1,
-                name: self.header[p].trim().to_owned(),
-                value: shown(cell),
-            })?;
+            let (path, column, name) = (self.path.clone(), p + 1, self.header[p].trim().into());
+            *slot = match parse_feature(cell) {
+                CellValue::Value(v) => v,
+                CellValue::Missing if self.missing_allowed => f64::NAN,
+                CellValue::Missing => {
+                    let e = DatasetError::MissingNotAllowed {
+                        path,
+                        line,
+                        column,
+                        name,
+                    };
+                    return Err(e);
+                }
+                CellValue::Invalid => {
+                    let value = shown(cell);
+                    let e = DatasetError::BadFeature {
+                        path,
+                        line,
+                        column,
+                        name,
+                        value,
+                    };
+                    return Err(e);
+                }
+            };
         }
         Ok(())
     }

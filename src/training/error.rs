@@ -22,4 +22,20 @@ pub enum TrainError {
     /// The trained forest is not usable.
     #[error(transparent)]
     Forest(#[from] ForestError),
+    /// The learner cannot take missing values, and the data has some.
+    #[error(
+        "{path}:{line}:{column}: feature '{name}' is missing (an empty cell, NA or NaN), and the {learner} learner cannot take missing values: use the cart learner, or fill them in"
+    )]
+    MissingValues {
+        /// The dataset file.
+        path: String,
+        /// 1-based line of the first missing value.
+        line: u64,
+        /// 1-based column.
+        column: usize,
+        /// The feature.
+        name: String,
+        /// The learner's name.
+        learner: &'static str,
+    },
 }

@@ -75,6 +75,15 @@ pub fn train(
     source_revision: Option<&str>,
 ) -> Result<Trained, TrainError> {
     let started = Instant::now();
+    if let Some(at) = &data.first_missing {
+        return Err(TrainError::MissingValues {
+            path: data.source.display().to_string(),
+            line: at.line,
+            column: at.column,
+            name: at.name.clone(),
+            learner: "smartcore",
+        });
+    }
     let split = split::stratified(data, params.test_fraction, params.seed)?;
     let (train_rows, test_rows) = (
         Rows::gather(data, &split.train),
