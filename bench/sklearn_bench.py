@@ -338,16 +338,21 @@ def outcome(directory, prefix):
     return result
 
 
+def metrics_figures(metrics):
+    """The figures the report uses from mlops' metrics.json, those that it has."""
+    figures = {k: metrics[k] for k in ("test_accuracy", "train_rows", "test_rows") if k in metrics}
+    if isinstance(metrics.get("training_time_ms"), (int, float)):
+        figures["training_time_s"] = metrics["training_time_ms"] / 1000
+    return figures
+
+
 def gather_case(run, row):
     name, rows, features, trees, train, test = row
     directory = run / f"case-{name}"
     mlops = outcome(directory, "mlops")
     metrics = read_json(directory / "mlops-out" / "metrics.json")
     if mlops["status"] == "ok" and metrics:
-        mlops["training_time_s"] = metrics["training_time_ms"] / 1000
-        mlops["test_accuracy"] = metrics["test_accuracy"]
-        mlops["train_rows"] = metrics["train_rows"]
-        mlops["test_rows"] = metrics["test_rows"]
+        mlops |= metrics_figures(metrics)
     sklearn = outcome(directory, "sklearn")
     if sklearn["status"] == "ok":
         sklearn |= read_json(directory / "sklearn.json") or {}
@@ -371,7 +376,7 @@ def gather_suite(run, rows):
         mlops = outcome(directory, "mlops")
         metrics = read_json(directory / "mlops-out" / "metrics.json")
         if mlops["status"] == "ok" and metrics:
-            mlops |= {k: metrics[k] for k in ("test_accuracy", "train_rows", "test_rows")}
+            mlops |= metrics_figures(metrics)
         results.append(
             {
                 "dataset": dataset,

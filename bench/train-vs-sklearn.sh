@@ -68,13 +68,14 @@ if [ "$run_mlops" = 1 ]; then
   [ -x "$MLOPS_BIN" ] || die "no mlops binary at '$MLOPS_BIN': run 'cargo build --release' or set MLOPS_BIN"
   MLOPS_BIN=$(realpath "$MLOPS_BIN")
   help=$("$MLOPS_BIN" train --help) || die "'$MLOPS_BIN train --help' failed"
-  grep -q -- '--test-data' <<<"$help" && has_test_data=1
-  grep -q -- '--threads' <<<"$help" && has_threads=1
+  grep -qE -- '--test-data( |=|$)' <<<"$help" && has_test_data=1
+  grep -qE -- '--threads( |=|$)' <<<"$help" && has_threads=1
   [ "$has_test_data" = 1 ] ||
     say "NOTE: $MLOPS_BIN has no --test-data: mlops evaluates on its own split (--test-fraction), not on the shared test files"
 fi
 threads_args=()
 threads_note="scikit-learn n_jobs=-1; mlops has no --threads flag"
+if [ "$run_mlops" = 0 ]; then threads_note="scikit-learn n_jobs=-1"; fi
 if [ "$has_threads" = 1 ]; then
   threads_args=(--threads "$THREADS")
   threads_note="scikit-learn n_jobs=-1; mlops --threads $THREADS"
@@ -138,7 +139,9 @@ timed() { # dir prefix command...
 }
 
 # --- speed and memory ------------------------------------------------------------------------
-if [ "$has_test_data" = 1 ]; then
+if [ "$run_mlops" = 0 ]; then
+  speed_split_note="scikit-learn trains on the whole training file and scores the test file."
+elif [ "$has_test_data" = 1 ]; then
   speed_split_note="Both sides train on the whole training file and score the same test file."
 else
   speed_split_note="This mlops has no --test-data: it trains on 99% of the training file (--test-fraction 0.01) and scores the other 1%; scikit-learn trains on all of it and scores the test file."
@@ -160,7 +163,9 @@ while IFS=$'\t' read -r name _rows _features trees train test; do
 done <"$run/cases.tsv"
 
 # --- accuracy suite ------------------------------------------------------------------------------
-if [ "$has_test_data" = 1 ]; then
+if [ "$run_mlops" = 0 ]; then
+  suite_split_note="scikit-learn trains on each train file and scores its test file."
+elif [ "$has_test_data" = 1 ]; then
   suite_split_note="Both sides train on the same train file and score the same test file."
 else
   suite_split_note="This mlops has no --test-data: it trains on the whole data set with --test-fraction 0.25 and the same seed, i.e. its own stratified split, so its test rows differ from scikit-learn's (same sizes, different rows)."
