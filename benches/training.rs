@@ -12,7 +12,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use mlops::dataset::{self, Dataset};
 use mlops::model::Model;
 use mlops::params::TrainParams;
-use mlops::training;
+use mlops::training::{self, Source};
 
 fn iris() -> Dataset {
     Dataset::load(
@@ -30,7 +30,16 @@ fn bench_training(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5));
     let data = iris();
     group.bench_function("iris_150x4_100_trees", |b| {
-        b.iter(|| training::train(black_box(&data), &params, "iris", None).unwrap())
+        b.iter(|| {
+            training::train(
+                Source::split(black_box(&data)),
+                &params,
+                "iris",
+                None,
+                &|_| (),
+            )
+            .unwrap()
+        })
     });
     group
         .sample_size(10)
@@ -41,7 +50,11 @@ fn bench_training(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("synthetic_x4_100_trees", rows),
             &data,
-            |b, d| b.iter(|| training::train(d, &params, "synthetic", None).unwrap()),
+            |b, d| {
+                b.iter(|| {
+                    training::train(Source::split(d), &params, "synthetic", None, &|_| ()).unwrap()
+                })
+            },
         );
     }
     group.finish();
@@ -49,10 +62,11 @@ fn bench_training(c: &mut Criterion) {
 
 fn bench_prediction(c: &mut Criterion) {
     let trained = training::train(
-        &iris(),
+        Source::split(&iris()),
         &TrainParams::default().check(4).unwrap(),
         "iris",
         None,
+        &|_| (),
     )
     .unwrap();
     let model = trained.model;

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use mlops::dataset;
 use mlops::params::TrainParams;
-use mlops::training;
+use mlops::training::{self, Source};
 
 fn main() {
     let sizes: Vec<usize> = std::env::args()
@@ -30,20 +30,15 @@ fn main() {
         let data = dataset::synthetic(rows, 4, 3, 42);
         let started = Instant::now();
         let trained = training::train(
-            &data,
+            Source::split(&data),
             &TrainParams::default().check(4).unwrap(),
             "scaling",
             None,
+            &|_| (),
         )
         .expect("synthetic data trains");
         let seconds = started.elapsed().as_secs_f64();
-        let nodes: usize = trained
-            .model
-            .forest()
-            .trees
-            .iter()
-            .map(|t| t.nodes.len())
-            .sum();
+        let nodes = trained.model.forest().n_nodes();
         println!(
             "{rows},{seconds:.3},{nodes},{:.0},{:.4}",
             nodes as f64 / 100.0,

@@ -34,6 +34,30 @@ pub struct ConfusionMatrix {
     pub matrix: Vec<Vec<u64>>,
 }
 
+/// One feature's share of the forest's impurity decrease.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureImportance {
+    /// The feature's name.
+    pub feature: String,
+    /// Its importance; all features' sum to 1.
+    pub importance: f64,
+}
+
+/// Importances paired with their feature names, most important first (ties in feature
+/// order).
+pub fn ranked_importances(features: &[String], importances: &[f64]) -> Vec<FeatureImportance> {
+    let mut ranked: Vec<FeatureImportance> = features
+        .iter()
+        .zip(importances)
+        .map(|(f, &i)| FeatureImportance {
+            feature: f.clone(),
+            importance: i,
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.importance.total_cmp(&a.importance));
+    ranked
+}
+
 /// The content of `metrics.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsReport {
@@ -47,6 +71,13 @@ pub struct MetricsReport {
     pub train_accuracy: f64,
     /// Accuracy on the held-out rows.
     pub test_accuracy: f64,
+    /// Log loss (cross-entropy) of the held-out rows' probabilities.
+    pub test_log_loss: f64,
+    /// Out-of-bag accuracy on the training rows, when the learner measures it.
+    pub oob_accuracy: Option<f64>,
+    /// Feature importances (mean decrease in impurity, summing to 1), most important
+    /// first, when the learner measures them.
+    pub feature_importances: Option<Vec<FeatureImportance>>,
     /// Total data rows.
     pub rows: u64,
     /// Training rows.
@@ -61,6 +92,50 @@ pub struct MetricsReport {
     pub params: TrainParams,
     /// Wall-clock training time in milliseconds (not reproducible by nature).
     pub training_time_ms: f64,
+}
+
+/// How a model did on labelled rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The most probable class of each row (ties to the lowest index).
+    pub predicted: Vec<u32>,
+    /// Fraction of rows predicted right.
+    pub accuracy: f64,
+    /// Mean negative log probability of each row's true class, as scikit-learn's
+    /// `log_loss` (probabilities clipped to [1e-15, 1 - 1e-15]).
+    pub log_loss: f64,
+    /// Counts of (actual, predicted).
+    pub confusion_matrix: ConfusionMatrix,
+    /// Precision, recall and F1 per class.
+    pub per_class: Vec<ClassReport>,
+}
+
+/// Evaluates row-major class probabilities (`classes.len()` per row) against labels.
+pub fn evaluate(classes: &[String], actual: &[u32], probabilities: &[f64]) -> Evaluation {
+    const EPS: f64 = 1e-15;
+    let k = classes.len().max(1);
+    let predicted: Vec<u32> = probabilities
+        .chunks_exact(k)
+        .map(crate::forest::argmax)
+        .collect();
+    let log_loss = if actual.is_empty() {
+        0.0
+    } else {
+        let total: f64 = probabilities
+            .chunks_exact(k)
+            .zip(actual)
+            .map(|(p, &a)| -p[a as usize].clamp(EPS, 1.0 - EPS).ln())
+            .sum();
+        total / actual.len() as f64
+    };
+    let confusion_matrix = confusion_matrix(classes, actual, &predicted);
+    Evaluation {
+        accuracy: accuracy(actual, &predicted),
+        log_loss,
+        per_class: per_class(&confusion_matrix),
+        confusion_matrix,
+        predicted,
+    }
 }
 
 /// Fraction of equal entries; 0 for empty input.

@@ -8,9 +8,31 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The algorithm that grows the trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Learner {
+    /// The crate's own exact-split CART: n·log n, all cores, probabilities, missing values.
+    Cart,
+    /// smartcore's random forest: majority votes, no missing values.
+    Smartcore,
+}
+
+impl Learner {
+    /// The name models and messages use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Learner::Cart => "cart",
+            Learner::Smartcore => "smartcore",
+        }
+    }
+}
+
 /// The hyperparameters of a training run, recorded in the model so it can be repeated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainParams {
+    /// The algorithm.
+    pub learner: Learner,
     /// Number of trees in the forest.
     pub trees: u16,
     /// Maximum tree depth; `None` grows trees until leaves are pure.
@@ -27,6 +49,7 @@ pub struct TrainParams {
 
 /// The defaults: a forest of 100 fully grown trees, as scikit-learn's.
 pub const DEFAULTS: TrainParams = TrainParams {
+    learner: Learner::Cart,
     trees: 100,
     max_depth: None,
     min_samples_leaf: 1,
@@ -72,6 +95,7 @@ pub struct ParamError {
 pub struct ValidParams {
     requested: TrainParams,
     features_per_split: usize,
+    threads: usize,
 }
 
 impl TrainParams {
@@ -120,8 +144,14 @@ impl TrainParams {
         Ok(ValidParams {
             requested: self.clone(),
             features_per_split,
+            threads: default_threads(),
         })
     }
+}
+
+/// The CPUs this process may use (a container's CPU quota included), at least 1.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// ⌊√width⌋, at least 1: scikit-learn's and smartcore's default for classification.
@@ -138,6 +168,17 @@ impl ValidParams {
     /// Features considered at each split, with the default resolved.
     pub fn features_per_split(&self) -> usize {
         self.features_per_split
+    }
+
+    /// Threads that grow trees. Not recorded: the forest does not depend on it.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The same parameters, grown with `threads` threads (at least 1).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 }
 

@@ -8,8 +8,10 @@
 //! the command adds which flag to change (`errors::Hint`).
 
 mod errors;
+pub mod evaluate;
 pub mod inspect;
 pub mod predict;
+mod progress;
 pub mod train;
 pub mod verify;
 
@@ -44,6 +46,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Retrain from a model's recorded provenance and check the bytes match.
     Verify(verify::VerifyArgs),
+    /// Evaluate a model on labelled data: accuracy, log loss, per-class report.
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 /// Parses the command line and runs it; the binary's whole `main`.
@@ -62,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Predict(args) => predict::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -22,6 +22,9 @@ pub struct PredictArgs {
     pub model: PathBuf,
     /// The CSV to predict; its header must name every feature of the model.
     pub input: PathBuf,
+    /// Add one column per class, `probability_<class>`, after `prediction`.
+    #[arg(long, env = "MLOPS_PROBABILITIES")]
+    pub probabilities: bool,
 }
 
 const TO_STDOUT: &str = "cannot write the predictions to stdout";
@@ -37,12 +40,23 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let mut writer = csv::Writer::from_writer(io::BufWriter::with_capacity(64 * 1024, stdout));
     let mut out_header = rows.header().clone();
     out_header.push_field("prediction");
+    if args.probabilities {
+        for class in model.classes() {
+            out_header.push_field(&format!("probability_{class}"));
+        }
+    }
     writer.write_record(&out_header).context(TO_STDOUT)?;
     let mut out_record = csv::StringRecord::new();
     while let Some(row) = rows.next_row() {
         let (record, features) = row?;
         out_record.clone_from(record);
-        out_record.push_field(model.predict_one(features));
+        let probabilities = model.predict_proba_batch(features);
+        out_record.push_field(&model.classes()[crate::forest::argmax(&probabilities) as usize]);
+        if args.probabilities {
+            for p in probabilities {
+                out_record.push_field(&p.to_string());
+            }
+        }
         writer.write_record(&out_record).context(TO_STDOUT)?;
     }
     writer.flush().context(TO_STDOUT)?;

@@ -5,15 +5,16 @@
 //! never be replaced without the other).
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::Args;
 
 use super::errors::hint;
+use super::progress;
 use crate::atomic;
 use crate::dataset::Dataset;
-use crate::params::{DEFAULTS, Param, ParamError, TrainParams};
+use crate::params::{DEFAULTS, Learner, Param, ParamError, TrainParams};
 use crate::text::{name_list, printable};
 use crate::training::{self, TrainError};
 
@@ -30,6 +31,10 @@ pub struct TrainArgs {
     /// The training CSV (header row; numeric features; a class label column).
     #[arg(long, env = "MLOPS_DATA", default_value = "data/iris.csv")]
     pub data: PathBuf,
+    /// A held-out CSV to evaluate on (same feature and label columns, matched by name);
+    /// then every row of --data trains, and --test-fraction is not used.
+    #[arg(long, env = "MLOPS_TEST_DATA")]
+    pub test_data: Option<PathBuf>,
     /// Directory to write model.cbor and metrics.json into.
     #[arg(long, env = "MLOPS_OUT", default_value = "models")]
     pub out: PathBuf,
@@ -39,6 +44,16 @@ pub struct TrainArgs {
     /// The label column [default: the last column].
     #[arg(long, env = "MLOPS_LABEL")]
     pub label: Option<String>,
+    /// The learner: `cart` (the crate's own) or `smartcore`.
+    #[arg(long, env = "MLOPS_LEARNER", value_enum, default_value_t = DEFAULTS.learner)]
+    pub learner: Learner,
+    /// Threads that build trees [default: the CPUs this process may use]; the model's
+    /// bytes do not depend on it.
+    #[arg(long, env = "MLOPS_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// No progress bar or progress lines while the trees grow.
+    #[arg(long, env = "MLOPS_QUIET")]
+    pub quiet: bool,
     /// Number of trees.
     #[arg(long, env = "MLOPS_TREES", default_value_t = DEFAULTS.trees)]
     pub trees: u16,
@@ -63,6 +78,7 @@ impl TrainArgs {
     /// The hyperparameters these flags describe.
     pub fn params(&self) -> TrainParams {
         TrainParams {
+            learner: self.learner,
             trees: self.trees,
             max_depth: self.max_depth,
             min_samples_leaf: self.min_samples_leaf,
@@ -109,6 +125,7 @@ pub fn param_error(e: ParamError) -> anyhow::Error {
 pub fn train_error(e: TrainError) -> anyhow::Error {
     match e {
         TrainError::ClassTooSmall { .. } => hint("see --test-fraction")(e),
+        TrainError::MissingValues { .. } => hint("--learner cart takes them")(e),
         e => e.into(),
     }
 }
@@ -120,14 +137,20 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     atomic::check_dir(&args.out).map_err(hint("choose another --out"))?;
     writeln!(out, "Loading {}", args.data.display())?;
     let data = Dataset::load(&args.data, args.label.as_deref()).map_err(hint("see --data"))?;
-    let params = args.params().check(data.width()).map_err(param_error)?;
+    let test = load_test_data(args.test_data.as_deref(), &data)?;
+    let mut params = args.params().check(data.width()).map_err(param_error)?;
+    if let Some(threads) = args.threads {
+        params = params.with_threads(usize::from(threads));
+    }
     // The input is valid: make sure the output can go somewhere before training, which
     // can take minutes.
     atomic::ensure_dir(&args.out).map_err(hint("choose another --out"))?;
     describe_data(&mut out, &data)?;
     writeln!(
         out,
-        "Training a random forest: {} trees, max depth {}, min samples per leaf {}, {} features per split, seed {}",
+        "Training a random forest ({}, {} threads): {} trees, max depth {}, min samples per leaf {}, {} features per split, seed {}",
+        params.learner.name(),
+        params.threads(),
         params.trees,
         params
             .max_depth
@@ -136,17 +159,39 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         params.features_per_split(),
         params.seed
     )?;
-    let trained = training::train(&data, &params, &name, SOURCE_REVISION).map_err(train_error)?;
+    let bar = progress::Bar::new(usize::from(params.trees), args.quiet);
+    let source = training::Source {
+        data: &data,
+        test: test.as_ref(),
+    };
+    let trained = training::train(source, &params, &name, SOURCE_REVISION, &|done| {
+        bar.tick(done)
+    })
+    .map_err(train_error)?;
+    bar.finish();
     let r = &trained.report;
+    match &args.test_data {
+        Some(path) => writeln!(
+            out,
+            "  {} train rows; {} test rows from {}",
+            r.train_rows,
+            r.test_rows,
+            path.display()
+        )?,
+        None => writeln!(
+            out,
+            "  stratified split: {} train / {} test rows (test fraction {})",
+            r.train_rows, r.test_rows, params.test_fraction
+        )?,
+    }
     writeln!(
         out,
-        "  stratified split: {} train / {} test rows (test fraction {})",
-        r.train_rows, r.test_rows, params.test_fraction
-    )?;
-    writeln!(
-        out,
-        "  train accuracy {:.4}, test accuracy {:.4} ({:.1} ms)",
-        r.train_accuracy, r.test_accuracy, r.training_time_ms
+        "  train accuracy {:.4}, test accuracy {:.4}{} ({:.1} ms)",
+        r.train_accuracy,
+        r.test_accuracy,
+        r.oob_accuracy
+            .map_or(String::new(), |a| format!(", out of bag {a:.4}")),
+        r.training_time_ms
     )?;
     let model_path = args.out.join("model.cbor");
     let metrics_path = args.out.join("metrics.json");
@@ -157,6 +202,17 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     writeln!(out, "Wrote {} ({})", model_path.display(), trained.model.id)?;
     writeln!(out, "Wrote {}", metrics_path.display())?;
     Ok(())
+}
+
+/// The held-out file, read like the training file and aligned to its columns and
+/// classes.
+pub fn load_test_data(path: Option<&Path>, data: &Dataset) -> anyhow::Result<Option<Dataset>> {
+    let Some(path) = path else { return Ok(None) };
+    let test = Dataset::load(path, Some(&data.label_name)).map_err(hint("see --test-data"))?;
+    let aligned = test
+        .aligned_to(&data.feature_names, &data.classes)
+        .map_err(hint("see --test-data"))?;
+    Ok(Some(aligned))
 }
 
 fn describe_data(out: &mut impl Write, data: &Dataset) -> io::Result<()> {

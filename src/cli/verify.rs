@@ -10,7 +10,7 @@ use anyhow::bail;
 use clap::Args;
 
 use super::errors::hint;
-use super::train::{param_error, train_error};
+use super::train::{load_test_data, param_error, train_error};
 use crate::dataset::Dataset;
 use crate::model::Model;
 use crate::text::printable;
@@ -24,6 +24,9 @@ pub struct VerifyArgs {
     /// The training CSV it was made from.
     #[arg(long, env = "MLOPS_DATA")]
     pub data: PathBuf,
+    /// The held-out CSV it was evaluated on, for a model trained with --test-data.
+    #[arg(long, env = "MLOPS_TEST_DATA")]
+    pub test_data: Option<PathBuf>,
 }
 
 /// Runs `mlops verify`.
@@ -55,10 +58,24 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let params = meta.params.check(data.width()).map_err(param_error)?;
     // Replay the recorded revision so that the comparison is about the forest; a
     // different mlops build is reported below if the bytes then differ.
-    let retrained = training::train(&data, &params, &meta.name, meta.source_revision.as_deref())
-        .map_err(train_error)?;
-    // The id is the sha256 of the file's bytes: equal ids mean identical bytes.
-    if retrained.model.id == model.id {
+    let test = held_out(args, &model, &data)?;
+    let source = training::Source {
+        data: &data,
+        test: test.as_ref(),
+    };
+    let retrained = training::train(
+        source,
+        &params,
+        &meta.name,
+        meta.source_revision.as_deref(),
+        &|_| (),
+    )
+    .map_err(train_error)?;
+    // The id is the sha256 of the file's bytes: equal ids mean identical bytes. An older
+    // file is compared in its own format.
+    let version = model.format_version();
+    let bytes = retrained.model.encode_as(version);
+    if bytes.is_some_and(|b| crate::model::digest_id(&b) == model.id) {
         writeln!(out, "OK: identical bytes, {}", model.id)?;
         return Ok(());
     }
@@ -82,6 +99,34 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     )
 }
 
+/// The held-out file of a model trained with `--test-data`, checked by its sha256 and
+/// named as recorded.
+fn held_out(args: &VerifyArgs, model: &Model, data: &Dataset) -> anyhow::Result<Option<Dataset>> {
+    let recorded = &model.metadata().test_data;
+    let (Some(recorded), path) = (recorded, &args.test_data) else {
+        return Ok(None);
+    };
+    let Some(path) = path else {
+        bail!(
+            "the model was evaluated on a separate file ({}); give it with --test-data",
+            recorded.file_name
+        );
+    };
+    let Some(mut test) = load_test_data(Some(path), data)? else {
+        return Ok(None);
+    };
+    if test.sha256 != recorded.sha256 {
+        bail!(
+            "'{}' is not the held-out data of this model: its sha256 is {}, the model records {}",
+            path.display(),
+            test.sha256,
+            recorded.sha256
+        );
+    }
+    test.source = test.source.with_file_name(&recorded.file_name);
+    Ok(Some(test))
+}
+
 fn differing_parts(a: &Model, b: &Model) -> Vec<String> {
     let mut parts = Vec::new();
     let ma = serde_json::to_value(a.metadata()).unwrap_or_default();
@@ -100,16 +145,11 @@ fn differing_parts(a: &Model, b: &Model) -> Vec<String> {
         parts.push("the golden rows".to_owned());
     }
     let (fa, fb) = (a.forest(), b.forest());
-    if fa != fb {
-        let trees = fa
-            .trees
-            .iter()
-            .zip(&fb.trees)
-            .filter(|(x, y)| x != y)
-            .count();
+    let trees = fa.trees_differing_from(fb);
+    if trees > 0 {
         parts.push(format!(
             "the forest ({trees} of {} trees differ)",
-            fa.trees.len()
+            fa.n_trees()
         ));
     }
     parts

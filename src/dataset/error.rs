@@ -138,6 +138,18 @@ pub enum DatasetError {
         /// The operating system's (or the row limit's) reason.
         source: std::io::Error,
     },
+    /// A label the model was not trained on.
+    #[error(
+        "{path}: class '{class}' is not one the model knows ({known}); evaluate on data with the model's classes"
+    )]
+    UnknownClass {
+        /// The file.
+        path: PathBuf,
+        /// The unknown class.
+        class: String,
+        /// The model's classes, listed briefly.
+        known: String,
+    },
     /// A missing value where the consumer cannot take one.
     #[error(
         "{path}:{line}:{column}: feature '{name}' is missing (an empty cell, NA or NaN), and this model cannot take missing values"

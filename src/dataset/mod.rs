@@ -130,6 +130,45 @@ impl Dataset {
         &self.features[i * w..(i + 1) * w]
     }
 
+    /// The same rows with features in the order `features` names them (matched by
+    /// name, other columns dropped) and labels as indices into `classes`: a held-out
+    /// file read the way a trained model reads its input.
+    pub fn aligned_to(
+        self,
+        features: &[String],
+        classes: &[String],
+    ) -> Result<Dataset, DatasetError> {
+        let positions = stream::match_columns(&self.source, &self.feature_names, features)?;
+        let class_map = self
+            .classes
+            .iter()
+            .map(|c| {
+                classes
+                    .iter()
+                    .position(|k| k == c)
+                    .map(|k| k as u32)
+                    .ok_or_else(|| DatasetError::UnknownClass {
+                        path: self.source.clone(),
+                        class: shown(c),
+                        known: name_list(classes),
+                    })
+            })
+            .collect::<Result<Vec<u32>, _>>()?;
+        let width = self.width();
+        let features_out = self
+            .features
+            .chunks_exact(width)
+            .flat_map(|row| positions.iter().map(move |&p| row[p]))
+            .collect();
+        Ok(Dataset {
+            feature_names: features.to_vec(),
+            classes: classes.to_vec(),
+            features: features_out,
+            labels: self.labels.iter().map(|&l| class_map[l as usize]).collect(),
+            ..self
+        })
+    }
+
     /// How many rows each class has, indexed like [`Dataset::classes`].
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.classes.len()];

@@ -98,7 +98,8 @@ impl<R: Read> FeatureReader<R> {
             Err(e) => return Err(this.failed(e, 1)),
         };
         this.row_start.set(this.reader.position().byte());
-        this.positions = match_columns(path, &this.header, features)?;
+        let names: Vec<&str> = this.header.iter().collect();
+        this.positions = match_columns(path, &names, features)?;
         Ok(this)
     }
 
@@ -185,15 +186,18 @@ impl<R: Read> FeatureReader<R> {
 }
 
 /// Where each feature is in `header`; refuses a feature that is absent or appears twice.
-fn match_columns(
+pub(super) fn match_columns<H: AsRef<str>>(
     path: &Path,
-    header: &csv::StringRecord,
+    header: &[H],
     features: &[String],
 ) -> Result<Vec<usize>, DatasetError> {
     let mut positions = Vec::with_capacity(features.len());
     let mut missing = Vec::new();
     for f in features {
-        let mut found = header.iter().enumerate().filter(|(_, h)| h.trim() == f);
+        let mut found = header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.as_ref().trim() == f);
         match (found.next(), found.next()) {
             (Some((p, _)), None) => positions.push(p),
             // Which of the two would be read? Refuse rather than guess.
@@ -218,6 +222,6 @@ fn match_columns(
         path: path.to_path_buf(),
         missing: name_list(&missing),
         needed: name_list(features),
-        hint: separator_hint(&header.iter().collect::<Vec<_>>()).unwrap_or_default(),
+        hint: separator_hint(header).unwrap_or_default(),
     })
 }

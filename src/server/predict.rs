@@ -8,6 +8,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -40,8 +41,14 @@ pub enum PredictResponse<'a> {
 /// The answer for one row.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Prediction<'a> {
-    /// The predicted class name.
+    /// The predicted class name: the most probable class (ties go to the class that
+    /// sorts first).
     pub prediction: &'a str,
+    /// Each class's probability (the mean of the trees' leaf distributions); they sum
+    /// to 1.
+    #[schema(value_type = std::collections::HashMap<String, f64>,
+        example = json!({"setosa": 0.97, "versicolor": 0.03, "virginica": 0.0}))]
+    pub probabilities: ClassProbabilities<'a>,
     /// The id (`sha256:<hex>`) of the model that made it.
     pub model: &'a str,
 }
@@ -51,6 +58,9 @@ pub struct Prediction<'a> {
 pub struct Predictions<'a> {
     /// The predicted class names, in input order.
     pub predictions: Vec<&'a str>,
+    /// Each row's class probabilities, in input order.
+    #[schema(value_type = Vec<std::collections::HashMap<String, f64>>)]
+    pub probabilities: BatchProbabilities<'a>,
     /// The id (`sha256:<hex>`) of the model that made them.
     pub model: &'a str,
 }
@@ -102,14 +112,67 @@ pub async fn predict(
     Ok(response)
 }
 
+/// One row's probabilities, written as a map from class name to probability.
+#[derive(Debug)]
+pub struct ClassProbabilities<'a> {
+    classes: &'a [String],
+    values: Vec<f64>,
+}
+
+impl Serialize for ClassProbabilities<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        write_map(s, self.classes, &self.values)
+    }
+}
+
+/// A batch's probabilities, row-major, written as one map per row.
+#[derive(Debug)]
+pub struct BatchProbabilities<'a> {
+    classes: &'a [String],
+    values: Vec<f64>,
+}
+
+impl Serialize for BatchProbabilities<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rows = self.values.chunks_exact(self.classes.len().max(1));
+        let mut seq = s.serialize_seq(Some(rows.len()))?;
+        for row in rows {
+            seq.serialize_element(&RowMap(self.classes, row))?;
+        }
+        seq.end()
+    }
+}
+
+struct RowMap<'a>(&'a [String], &'a [f64]);
+
+impl Serialize for RowMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        write_map(s, self.0, self.1)
+    }
+}
+
+fn write_map<S: Serializer>(s: S, classes: &[String], values: &[f64]) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(classes.len()))?;
+    for (class, p) in classes.iter().zip(values) {
+        map.serialize_entry(class, p)?;
+    }
+    map.end()
+}
+
 /// Checks and predicts one row: the hot path, with no batch bookkeeping.
 fn predict_one<'a>(loaded: &'a Loaded, row: &Row) -> Result<PredictResponse<'a>, ApiError> {
     let mut buf = Vec::new();
     let values = checked_row(loaded.features(), row, None, &mut buf)?;
-    let class = loaded.model.predict_index(values);
+    let classes = loaded.model.classes();
+    let probabilities = loaded.model.predict_proba_batch(values);
+    let class = crate::forest::argmax(&probabilities);
     loaded.count_prediction(class);
     Ok(PredictResponse::One(Prediction {
-        prediction: &loaded.model.classes()[class as usize],
+        prediction: &classes[class as usize],
+        probabilities: ClassProbabilities {
+            classes,
+            values: probabilities,
+        },
         model: &loaded.model.id,
     }))
 }
@@ -123,8 +186,14 @@ fn predict_many<'a>(loaded: &'a Loaded, rows: &[Row]) -> Result<PredictResponse<
         let values = checked_row(loaded.features(), row, Some(i), &mut buf)?;
         matrix.extend_from_slice(values);
     }
+    let classes = loaded.model.classes();
+    let probabilities = loaded.model.predict_proba_batch(&matrix);
     Ok(PredictResponse::Many(Predictions {
-        predictions: loaded.predict_names(&matrix),
+        predictions: loaded.name_most_probable(&probabilities),
+        probabilities: BatchProbabilities {
+            classes,
+            values: probabilities,
+        },
         model: &loaded.model.id,
     }))
 }

@@ -1,6 +1,7 @@
 //! Input rows and tensors, checked against the model before the forest sees them (the
 //! forest trusts its callers): the right number of values, known and complete feature
-//! names, finite values, and at most `--max-batch` rows. Each failure is an
+//! names, finite values (or missing ones, null or NaN, for a model that takes them),
+//! and at most `--max-batch` rows. Each failure is an
 //! [`ApiError`] that names the row and the feature; `/predict` answers it as a 422 and the
 //! v2 routes as a 400.
 
@@ -15,12 +16,13 @@ use super::error::ApiError;
 use super::json::Number;
 use super::v2_types::InferInput;
 // Messages list features as the CLI's do: a few by name, the rest counted (`details`
-// has them all); a 2,000-feature model made every 422 a 28 KB message.
+// has them all), so a model with thousands of features keeps its messages short.
 use crate::text::{name_list, shown};
 
 /// A row: values in the model's feature order (see `GET /model`), or an object from
 /// feature name to value with every feature exactly once. Values are numbers (numeric
-/// strings are accepted); NaN, infinities and null are refused with 422.
+/// strings are accepted); null or NaN is a missing value, which models trained by the
+/// cart learner take and others refuse with 422; infinities are refused with 422.
 // Parsing is the hand-written `Deserialize` below, for speed and precise errors; the
 // `serde(untagged)` attribute only tells the schema derive that the JSON carries no tag.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
@@ -69,11 +71,13 @@ impl<'de> Visitor<'de> for RowVisitor {
 pub struct Features {
     names: Vec<String>,
     positions: HashMap<String, usize>,
+    missing_allowed: bool,
 }
 
 impl Features {
-    /// Indexes `names`, which are in the model's input order.
-    pub fn new(names: &[String]) -> Self {
+    /// Indexes `names`, which are in the model's input order. `missing_allowed`: the
+    /// model routes missing values (null, NaN) itself.
+    pub fn new(names: &[String], missing_allowed: bool) -> Self {
         let positions = names
             .iter()
             .enumerate()
@@ -82,6 +86,7 @@ impl Features {
         Features {
             names: names.to_vec(),
             positions,
+            missing_allowed,
         }
     }
 
@@ -127,12 +132,12 @@ pub fn checked_row<'a>(
                     json!({"row": row_no.unwrap_or(0), "expected": names, "got": values.len()}),
                 ));
             }
-            check_finite(names, values, row_no)?;
+            check_values(features, values, row_no)?;
             Ok(values)
         }
         Row::Named(pairs) => {
             place_named(features, pairs, row_no, buf)?;
-            check_finite(names, buf, row_no)?;
+            check_values(features, buf, row_no)?;
             Ok(buf)
         }
     }
@@ -177,35 +182,35 @@ fn place_named(
     Ok(())
 }
 
-/// Refuses NaN and infinities, naming the feature and the row.
-pub fn check_finite(
-    features: &[String],
+/// Refuses infinities, and missing values (NaN, null) unless the model takes them,
+/// naming the feature and the row.
+pub fn check_values(
+    features: &Features,
     values: &[f64],
     row_no: Option<usize>,
 ) -> Result<(), ApiError> {
-    let Some(pos) = values.iter().position(|v| !v.is_finite()) else {
+    let refused = |v: &f64| v.is_infinite() || (v.is_nan() && !features.missing_allowed);
+    let Some(pos) = values.iter().position(refused) else {
         return Ok(());
     };
-    let name = &features[pos];
-    let got = if values[pos].is_nan() {
-        "NaN or null"
-    } else if values[pos] > 0.0 {
-        "+infinity"
+    let name = &features.names[pos];
+    let msg = if values[pos].is_nan() {
+        format!(
+            "feature '{name}' is missing (NaN or null), and this model cannot take missing values (retrain it with the cart learner)"
+        )
     } else {
-        "-infinity"
+        let sign = if values[pos] > 0.0 { '+' } else { '-' };
+        format!("feature '{name}' must be a finite number or null, got {sign}infinity")
     };
-    let msg = in_row(
-        row_no,
-        format!("feature '{name}' must be a finite number, got {got}"),
-    );
+    let msg = in_row(row_no, msg);
     Err(ApiError::invalid_input(msg)
         .with_details(json!({"row": row_no.unwrap_or(0), "feature": name})))
 }
 
-/// Refuses a row-major matrix with a non-finite value, naming the feature and the row.
-pub fn check_finite_rows(features: &[String], values: &[f64]) -> Result<(), ApiError> {
-    for (i, row) in values.chunks_exact(features.len()).enumerate() {
-        check_finite(features, row, Some(i))?;
+/// [`check_values`] for each row of a row-major matrix.
+pub fn check_rows(features: &Features, values: &[f64]) -> Result<(), ApiError> {
+    for (i, row) in values.chunks_exact(features.names.len()).enumerate() {
+        check_values(features, row, Some(i))?;
     }
     Ok(())
 }
@@ -217,7 +222,7 @@ const TENSOR_DATATYPES: [&str; 10] = [
 
 /// Checks an input tensor's datatype, its `[N, features]` shape, the batch limit, that its
 /// data fills the shape, and that the data is numeric. Finiteness is checked separately
-/// ([`check_finite_rows`]), after the request's other fields.
+/// ([`check_rows`]), after the request's other fields.
 pub fn check_tensor(
     input: &InferInput,
     features: &[String],

@@ -91,7 +91,7 @@ impl Loaded {
         })
         .expect("model metadata serializes to JSON");
         let v2_metadata_json = model_metadata_json(&model);
-        let features = Features::new(model.features());
+        let features = Features::new(model.features(), model.accepts_missing());
         let class_counters = metrics.class_counters(model.classes());
         Loaded {
             digest: HeaderValue::from_str(&model.id).expect("a sha256 id is a valid header value"),
@@ -108,12 +108,15 @@ impl Loaded {
         &self.features
     }
 
-    /// Predicts every row of a row-major matrix, counts the predictions by class, and
-    /// returns the class names: the batch path of both `/predict` and v2 `infer`.
-    pub fn predict_names(&self, rows: &[f64]) -> Vec<&str> {
-        let classes = self.model.predict_batch(rows);
-        self.count_predictions(&classes);
+    /// The most probable class of each row of row-major probabilities (ties to the
+    /// class that sorts first), counted by class: the batch path of `/predict` and v2.
+    pub fn name_most_probable(&self, probabilities: &[f64]) -> Vec<&str> {
         let names = self.model.classes();
+        let classes: Vec<u32> = probabilities
+            .chunks_exact(names.len())
+            .map(crate::forest::argmax)
+            .collect();
+        self.count_predictions(&classes);
         classes
             .iter()
             .map(|&c| names[c as usize].as_str())

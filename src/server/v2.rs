@@ -17,11 +17,11 @@ use axum::response::{IntoResponse, Response};
 use super::error::{ApiError, V2Error, V2ErrorBody, json_bytes, json_response};
 use super::headers::{MODEL_DIGEST, REQUEST_ID};
 use super::json::JsonBody;
-use super::rows::{check_finite_rows, check_tensor};
+use super::rows::{check_rows, check_tensor};
 use super::state::{AppState, Loaded};
 use super::v2_types::{
-    InferInput, InferRequest, InferResponse, Live, ModelMetadataV2, ModelReady, OUTPUT_NAME, Ready,
-    ResponseOutput, ServerMetadata,
+    InferInput, InferRequest, InferResponse, Live, ModelMetadataV2, ModelReady, OUTPUT_NAME,
+    OutputData, PROBABILITIES, Ready, ResponseOutput, ServerMetadata,
 };
 
 /// Checks the `{name}` of the path against the model of the request's snapshot
@@ -155,10 +155,10 @@ pub async fn infer(
     let features = loaded.features().names();
     let input = the_input(&request, features.len())?;
     check_tensor(input, features, state.limits().max_batch)?;
-    check_outputs(&request)?;
+    let wanted = wanted_outputs(&request)?;
     let values = &input.data.values;
-    check_finite_rows(features, values)?;
-    let labels = loaded.predict_names(values);
+    check_rows(loaded.features(), values)?;
+    let outputs = outputs(&loaded, values, &wanted);
     let id = match &request.id {
         Some(id) => id.as_str(),
         None => headers
@@ -171,12 +171,7 @@ pub async fn infer(
         &InferResponse {
             model_name: &loaded.model.metadata().name,
             id,
-            outputs: vec![ResponseOutput {
-                name: OUTPUT_NAME,
-                shape: vec![labels.len()],
-                datatype: "BYTES",
-                data: labels,
-            }],
+            outputs,
         },
     );
     response
@@ -196,18 +191,56 @@ fn the_input(request: &InferRequest, n_features: usize) -> Result<&InferInput, A
     }
 }
 
-/// Refuses requested outputs other than the model's one output.
-fn check_outputs(request: &InferRequest) -> Result<(), ApiError> {
-    let unknown = request
-        .outputs
-        .iter()
-        .flatten()
-        .find(|o| o.name != OUTPUT_NAME);
-    match unknown {
-        Some(o) => Err(ApiError::invalid_input(format!(
-            "unknown output '{}'; this model's only output is '{OUTPUT_NAME}'",
-            o.name
-        ))),
-        None => Ok(()),
+/// The outputs to return, in order: those the request names, or all of them when it
+/// names none. An unknown name is refused.
+fn wanted_outputs(request: &InferRequest) -> Result<Vec<&'static str>, ApiError> {
+    let named = request.outputs.iter().flatten();
+    let mut wanted = Vec::new();
+    for o in named {
+        match [OUTPUT_NAME, PROBABILITIES]
+            .into_iter()
+            .find(|&n| n == o.name)
+        {
+            Some(name) => wanted.push(name),
+            None => {
+                return Err(ApiError::invalid_input(format!(
+                    "unknown output '{}'; this model's outputs are '{OUTPUT_NAME}' and '{PROBABILITIES}'",
+                    o.name
+                )));
+            }
+        }
     }
+    if wanted.is_empty() {
+        wanted = vec![OUTPUT_NAME, PROBABILITIES];
+    }
+    Ok(wanted)
+}
+
+/// Predicts the rows once and answers each wanted output from the probabilities.
+fn outputs<'a>(
+    loaded: &'a Loaded,
+    values: &[f64],
+    wanted: &[&'static str],
+) -> Vec<ResponseOutput<'a>> {
+    let classes = loaded.model.classes();
+    let probabilities = loaded.model.predict_proba_batch(values);
+    let rows = probabilities.len() / classes.len().max(1);
+    let labels = loaded.name_most_probable(&probabilities);
+    wanted
+        .iter()
+        .map(|&name| match name {
+            PROBABILITIES => ResponseOutput {
+                name,
+                shape: vec![rows, classes.len()],
+                datatype: "FP64",
+                data: OutputData::Probabilities(probabilities.clone()),
+            },
+            _ => ResponseOutput {
+                name,
+                shape: vec![rows],
+                datatype: "BYTES",
+                data: OutputData::Labels(labels.clone()),
+            },
+        })
+        .collect()
 }

@@ -18,6 +18,9 @@ use crate::model::Model;
 pub const INPUT_NAME: &str = "input-0";
 /// The name of the model's one output tensor.
 pub const OUTPUT_NAME: &str = "label";
+/// The name of the class-probability output tensor (`[N, classes]`, FP64, classes in
+/// the order of `GET /model`'s `classes`).
+pub const PROBABILITIES: &str = "probabilities";
 /// The `platform` reported in model metadata.
 pub const PLATFORM: &str = "mlops_random_forest";
 
@@ -123,14 +126,24 @@ pub struct RequestedOutput {
 /// `$response_output`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResponseOutput<'a> {
-    /// `label`.
+    /// `label` or `probabilities`.
     pub name: &'static str,
-    /// `[N]`.
+    /// `[N]` for labels, `[N, classes]` for probabilities.
     pub shape: Vec<usize>,
-    /// `BYTES`.
+    /// `BYTES` for labels, `FP64` for probabilities.
     pub datatype: &'static str,
-    /// The predicted class names.
-    pub data: Vec<&'a str>,
+    /// The predicted class names, or the probabilities row after row.
+    pub data: OutputData<'a>,
+}
+
+/// An output tensor's elements.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum OutputData<'a> {
+    /// Class names.
+    Labels(Vec<&'a str>),
+    /// Probabilities, row-major.
+    Probabilities(Vec<f64>),
 }
 
 /// `$inference_response`.
@@ -236,11 +249,18 @@ pub fn model_metadata_json(model: &Model) -> Bytes {
             datatype: "FP64",
             shape: vec![-1, model.features().len() as i64],
         }],
-        outputs: vec![MetadataTensor {
-            name: OUTPUT_NAME,
-            datatype: "BYTES",
-            shape: vec![-1],
-        }],
+        outputs: vec![
+            MetadataTensor {
+                name: OUTPUT_NAME,
+                datatype: "BYTES",
+                shape: vec![-1],
+            },
+            MetadataTensor {
+                name: PROBABILITIES,
+                datatype: "FP64",
+                shape: vec![-1, model.classes().len() as i64],
+            },
+        ],
     };
     serde_json::to_vec(&meta)
         .expect("v2 metadata serializes to JSON")

@@ -9,19 +9,22 @@
 //! recorded in the model is a pure function of the data, the parameters and the mlops
 //! build. Two runs, in one process or two, give byte-identical model files.
 
+pub mod cart;
 mod error;
 pub mod smartcore;
 pub mod split;
 
 pub use error::TrainError;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::dataset::Dataset;
 use crate::forest::Forest;
-use crate::metrics::{self, MetricsReport};
-use crate::model::{DatasetInfo, GoldenRow, MetricsSummary, Model, ModelBody, ModelMetadata};
-use crate::params::ValidParams;
+use crate::metrics::{self, Evaluation, MetricsReport};
+use crate::model::{
+    DatasetInfo, GoldenRow, HeldOutInfo, MetricsSummary, Model, ModelBody, ModelMetadata,
+};
+use crate::params::{Learner, ValidParams};
 
 /// How many held-out rows are stored in the model to be replayed after loading.
 pub const GOLDEN_ROWS: usize = 8;
@@ -55,85 +58,147 @@ impl Rows {
     }
 }
 
-/// Fits a forest on row-major `x` (`width` columns) and labels `y` below `n_classes`.
+/// What a learner returns: the forest, and what it measured while growing it.
+pub struct Fitted {
+    /// The forest.
+    pub forest: Forest,
+    /// The learner's algorithm version, recorded in the model.
+    pub version: u32,
+    /// Feature importances, when the learner measures them.
+    pub importances: Option<Vec<f64>>,
+    /// Out-of-bag accuracy, when the learner measures it.
+    pub oob_accuracy: Option<f64>,
+}
+
+/// Fits a forest on row-major `x` (`width` columns) and labels `y` below `n_classes`,
+/// with the learner the parameters name: the one place that chooses a learner.
+/// `progress(trees_done)` is called as trees finish.
 pub fn fit(
     x: &[f64],
     y: &[u32],
     width: usize,
     n_classes: usize,
     params: &ValidParams,
-) -> Result<Forest, TrainError> {
-    smartcore::fit(x, y, width, n_classes, params)
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Fitted, TrainError> {
+    match params.learner {
+        Learner::Cart => {
+            let columns = column_major(x, width);
+            let data = cart::Columns::new(&columns, y.len(), width, y, n_classes);
+            let fitted = cart::fit(&data, &cart_params(params), progress);
+            Ok(Fitted {
+                forest: fitted.forest,
+                version: cart::ALGORITHM_VERSION,
+                importances: Some(fitted.importances),
+                oob_accuracy: fitted.oob_accuracy,
+            })
+        }
+        Learner::Smartcore => Ok(Fitted {
+            forest: smartcore::fit(x, y, width, n_classes, params)?,
+            version: smartcore::ALGORITHM_VERSION,
+            importances: None,
+            oob_accuracy: None,
+        }),
+    }
+}
+
+fn cart_params(params: &ValidParams) -> cart::CartParams {
+    cart::CartParams {
+        trees: usize::from(params.trees),
+        max_depth: params.max_depth.map(usize::from),
+        min_samples_leaf: params.min_samples_leaf,
+        features_per_split: params.features_per_split(),
+        seed: params.seed,
+        threads: params.threads(),
+    }
+}
+
+/// The same values, one feature after another.
+fn column_major(x: &[f64], width: usize) -> Vec<f64> {
+    let rows = x.len() / width;
+    let mut columns = vec![0.0; x.len()];
+    for (r, row) in x.chunks_exact(width).enumerate() {
+        for (f, &v) in row.iter().enumerate() {
+            columns[f * rows + r] = v;
+        }
+    }
+    columns
+}
+
+/// What a model is trained and evaluated on: a data file, and optionally a separate
+/// held-out file (then every row of `data` trains, and `test` evaluates).
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// The training file.
+    pub data: &'a Dataset,
+    /// A held-out file whose features and classes are aligned to `data`'s
+    /// ([`Dataset::aligned_to`]); without it, `params.test_fraction` of `data` is held out.
+    pub test: Option<&'a Dataset>,
+}
+
+impl<'a> Source<'a> {
+    /// `data` alone: the held-out rows are a stratified split of it.
+    pub fn split(data: &'a Dataset) -> Source<'a> {
+        Source { data, test: None }
+    }
 }
 
 /// Trains, evaluates and packages a model. `name` is the model's name; `source_revision`
-/// the mlops build's source revision, when known.
+/// the mlops build's source revision, when known; `progress(trees_done)` is called as
+/// trees finish.
 pub fn train(
-    data: &Dataset,
+    source: Source,
     params: &ValidParams,
     name: &str,
     source_revision: Option<&str>,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Trained, TrainError> {
     let started = Instant::now();
-    if let Some(at) = &data.first_missing {
-        return Err(TrainError::MissingValues {
-            path: data.source.display().to_string(),
-            line: at.line,
-            column: at.column,
-            name: at.name.clone(),
-            learner: "smartcore",
-        });
+    let data = source.data;
+    check_missing(data, params)?;
+    if let Some(test) = source.test {
+        check_missing(test, params)?;
     }
-    let split = split::stratified(data, params.test_fraction, params.seed)?;
-    let (train_rows, test_rows) = (
-        Rows::gather(data, &split.train),
-        Rows::gather(data, &split.test),
-    );
-    let forest = fit(
+    let (train_rows, test_rows) = held_out(source, params)?;
+    let width = data.width();
+    let n_classes = data.classes.len();
+    let fitted = fit(
         &train_rows.x,
         &train_rows.y,
-        data.width(),
-        data.classes.len(),
+        width,
+        n_classes,
         params,
+        progress,
     )?;
-    let train_pred = forest.predict_batch(&train_rows.x);
-    let test_pred = forest.predict_batch(&test_rows.x);
+    let train_pred = fitted.forest.predict_batch(&train_rows.x);
+    let test_proba = fitted.forest.predict_proba_batch(&test_rows.x);
+    let eval = metrics::evaluate(&data.classes, &test_rows.y, &test_proba);
     let summary = MetricsSummary {
         train_accuracy: metrics::accuracy(&train_rows.y, &train_pred),
-        test_accuracy: metrics::accuracy(&test_rows.y, &test_pred),
+        test_accuracy: eval.accuracy,
+        oob_accuracy: fitted.oob_accuracy,
     };
-    let golden = split
-        .test
-        .iter()
-        .zip(&test_pred)
+    let golden = test_rows
+        .x
+        .chunks_exact(width)
+        .zip(&eval.predicted)
         .take(GOLDEN_ROWS)
-        .map(|(&r, &p)| GoldenRow {
-            features: data.row(r).to_vec(),
+        .map(|(row, &p)| GoldenRow {
+            features: row.to_vec(),
             prediction: p,
         })
         .collect();
+    let sizes = (train_rows.y.len() as u64, test_rows.y.len() as u64);
+    let mut meta = metadata(source, params, name, source_revision, sizes, summary);
+    meta.learner_version = fitted.version;
+    meta.importances = fitted.importances;
     let body = ModelBody {
-        metadata: metadata(data, params, name, source_revision, &split, summary),
+        metadata: meta,
         golden,
-        forest,
+        forest: fitted.forest,
     };
     let (model_bytes, model) = Model::from_body(body);
-    let cm = metrics::confusion_matrix(&data.classes, &test_rows.y, &test_pred);
-    let summary = &model.metadata().metrics;
-    let report = MetricsReport {
-        model_name: name.to_owned(),
-        model_sha256: model.id.clone(),
-        dataset_sha256: data.sha256.clone(),
-        train_accuracy: summary.train_accuracy,
-        test_accuracy: summary.test_accuracy,
-        rows: data.rows() as u64,
-        train_rows: split.train.len() as u64,
-        test_rows: split.test.len() as u64,
-        per_class: metrics::per_class(&cm),
-        confusion_matrix: cm,
-        params: params.requested().clone(),
-        training_time_ms: started.elapsed().as_secs_f64() * 1000.0,
-    };
+    let report = report(&model, data, eval, started.elapsed());
     Ok(Trained {
         model_bytes,
         model,
@@ -141,36 +206,104 @@ pub fn train(
     })
 }
 
+/// The content of `metrics.json`.
+fn report(model: &Model, data: &Dataset, eval: Evaluation, took: Duration) -> MetricsReport {
+    let meta = model.metadata();
+    MetricsReport {
+        model_name: meta.name.clone(),
+        model_sha256: model.id.clone(),
+        dataset_sha256: data.sha256.clone(),
+        train_accuracy: meta.metrics.train_accuracy,
+        test_accuracy: meta.metrics.test_accuracy,
+        test_log_loss: eval.log_loss,
+        oob_accuracy: meta.metrics.oob_accuracy,
+        feature_importances: meta
+            .importances
+            .as_deref()
+            .map(|i| metrics::ranked_importances(&meta.features, i)),
+        rows: data.rows() as u64,
+        train_rows: meta.dataset.train_rows,
+        test_rows: meta.dataset.test_rows,
+        per_class: eval.per_class,
+        confusion_matrix: eval.confusion_matrix,
+        params: meta.params.clone(),
+        training_time_ms: took.as_secs_f64() * 1000.0,
+    }
+}
+
+/// Refuses missing values for a learner that cannot take them, naming the first.
+fn check_missing(data: &Dataset, params: &ValidParams) -> Result<(), TrainError> {
+    match (&data.first_missing, params.learner) {
+        (Some(at), Learner::Smartcore) => Err(TrainError::MissingValues {
+            path: data.source.display().to_string(),
+            line: at.line,
+            column: at.column,
+            name: at.name.clone(),
+            learner: params.learner.name(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The training rows and the held-out rows.
+fn held_out(source: Source, params: &ValidParams) -> Result<(Rows, Rows), TrainError> {
+    let data = source.data;
+    match source.test {
+        Some(test) => {
+            let all: Vec<usize> = (0..data.rows()).collect();
+            let test_all: Vec<usize> = (0..test.rows()).collect();
+            Ok((Rows::gather(data, &all), Rows::gather(test, &test_all)))
+        }
+        None => {
+            let split = split::stratified(data, params.test_fraction, params.seed)?;
+            Ok((
+                Rows::gather(data, &split.train),
+                Rows::gather(data, &split.test),
+            ))
+        }
+    }
+}
+
 /// The model's metadata: what it reads, what it predicts, and where it came from.
 fn metadata(
-    data: &Dataset,
+    source: Source,
     params: &ValidParams,
     name: &str,
     source_revision: Option<&str>,
-    split: &split::Split,
+    (train_rows, test_rows): (u64, u64),
     metrics: MetricsSummary,
 ) -> ModelMetadata {
-    let file_name = data
-        .source
-        .file_name()
-        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let data = source.data;
     ModelMetadata {
         name: name.to_owned(),
         features: data.feature_names.clone(),
         classes: data.classes.clone(),
         params: params.requested().clone(),
+        learner_version: 0,
+        importances: None,
         dataset: DatasetInfo {
-            file_name,
+            file_name: file_name(data),
             sha256: data.sha256.clone(),
             label: data.label_name.clone(),
             rows: data.rows() as u64,
-            train_rows: split.train.len() as u64,
-            test_rows: split.test.len() as u64,
+            train_rows,
+            test_rows,
         },
+        test_data: source.test.map(|t| HeldOutInfo {
+            file_name: file_name(t),
+            sha256: t.sha256.clone(),
+        }),
         crate_version: env!("CARGO_PKG_VERSION").to_owned(),
         source_revision: source_revision.map(str::to_owned),
         metrics,
     }
+}
+
+/// The file's name, not its path: moving a checkout must not change the model's bytes.
+fn file_name(data: &Dataset) -> String {
+    data.source
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
@@ -194,7 +327,9 @@ mod tests {
             trees: 20,
             ..TrainParams::default()
         };
-        let train = |p: &TrainParams| super::train(&d, &p.check(4).unwrap(), "iris", None);
+        let source = Source::split(&d);
+        let train =
+            |p: &TrainParams| super::train(source, &p.check(4).unwrap(), "iris", None, &|_| ());
         let a = train(&p).unwrap();
         let b = train(&p).unwrap();
         assert_eq!(a.model_bytes, b.model_bytes);

@@ -169,7 +169,7 @@ fn bad_data_is_refused_with_location_and_nothing_is_written() {
         (
             "nan",
             "a,b,y\n1,2,p\nNaN,1,q\n",
-            &[],
+            &["--learner", "smartcore"],
             "bad.csv:3:1: feature 'a' is missing (an empty cell, NA or NaN), and the smartcore learner cannot take missing values",
         ),
         (

@@ -1,4 +1,5 @@
 //! The `mlops` binary's commands, run as processes.
 
 mod commands;
+mod learner;
 mod robustness;

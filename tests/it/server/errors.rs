@@ -138,24 +138,20 @@ async fn unknown_missing_and_duplicate_names_are_422_naming_the_feature() {
 }
 
 #[tokio::test]
-async fn non_finite_values_are_422_naming_the_feature_and_the_row() {
+async fn infinities_are_422_naming_the_feature_and_the_row() {
     let (_, app) = iris_app(Limits::default());
-    // Bare NaN/Infinity as Python's json module writes them, overflowing numbers, the
-    // strings, and null.
+    // Bare Infinity as Python's json module writes it, and overflowing numbers.
     let cases = [
-        (r#"{"features":[5.1,3.5,NaN,0.2]}"#, "petal_length", 0),
         (r#"{"features":[5.1,Infinity,1.4,0.2]}"#, "sepal_width", 0),
         (r#"{"features":[-Infinity,3.5,1.4,0.2]}"#, "sepal_length", 0),
         (r#"{"features":[5.1,3.5,1.4,1e999]}"#, "petal_width", 0),
-        (r#"{"features":[5.1,3.5,"NaN",0.2]}"#, "petal_length", 0),
-        (r#"{"features":[5.1,3.5,1.4,null]}"#, "petal_width", 0),
         (
-            r#"{"features":{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":NaN}}"#,
-            "petal_width",
+            r#"{"features":[5.1,3.5,"Infinity",0.2]}"#,
+            "petal_length",
             0,
         ),
         (
-            r#"{"instances":[[5.1,3.5,1.4,0.2],[5.1,3.5,1.4,0.2],[5.1,NaN,1.4,0.2]]}"#,
+            r#"{"instances":[[5.1,3.5,1.4,0.2],[5.1,3.5,1.4,0.2],[5.1,Infinity,1.4,0.2]]}"#,
             "sepal_width",
             2,
         ),
@@ -164,11 +160,39 @@ async fn non_finite_values_are_422_naming_the_feature_and_the_row() {
         let e = invalid_predict(&app, body).await;
         let msg = e["message"].as_str().unwrap();
         assert!(
-            msg.contains(&format!("feature '{feature}'")) && msg.contains("finite"),
+            msg.contains(&format!("feature '{feature}'")) && msg.contains("infinity"),
             "{body}: {msg}"
         );
         assert_eq!(e["details"]["feature"], feature, "{body}");
         assert_eq!(e["details"]["row"], row, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn missing_values_are_predicted_by_a_cart_model() {
+    let (_, app) = iris_app(Limits::default());
+    // Bare NaN as Python writes it, the string, and null: all a missing value.
+    for body in [
+        r#"{"features":[5.1,3.5,NaN,0.2]}"#,
+        r#"{"features":[5.1,3.5,"NaN",0.2]}"#,
+        r#"{"features":[5.1,3.5,1.4,null]}"#,
+        r#"{"features":{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":NaN}}"#,
+    ] {
+        let r = send(&app, post_json("/predict", body)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{body}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let p = r.json()["probabilities"].clone();
+        let total: f64 = p
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        assert!((total - 1.0).abs() < 1e-9, "{body}: {p}");
     }
 }
 

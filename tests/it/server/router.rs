@@ -85,8 +85,19 @@ async fn predicts_one_row_by_position_like_the_reference_service() {
     let r = predict_setosa(&app).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r);
     let id = model_id(&fx.model);
-    assert_eq!(r.json(), json!({"prediction": "setosa", "model": id}));
+    let body = r.json();
+    assert_eq!(
+        (&body["prediction"], &body["model"]),
+        (&json!("setosa"), &json!(id))
+    );
     assert_eq!(r.header("x-model-digest"), Some(id.as_str()));
+    // Probabilities by class name, summing to 1, the prediction the most probable.
+    let p = body["probabilities"].as_object().unwrap();
+    let names: Vec<&str> = p.keys().map(String::as_str).collect();
+    assert_eq!(names, ["setosa", "versicolor", "virginica"]);
+    let total: f64 = p.values().map(|v| v.as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-9, "{body}");
+    assert!(p["setosa"].as_f64() >= p["virginica"].as_f64(), "{body}");
 }
 
 #[tokio::test]
@@ -107,9 +118,13 @@ async fn predicts_by_name_and_in_batches_exactly_as_the_model_does() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r);
     let expected = predict(&fx.model, &rows);
     assert_eq!(expected, ["setosa", "versicolor", "virginica"]);
+    let answer = r.json();
+    assert_eq!(answer["predictions"], json!(expected));
+    assert_eq!(answer["model"], json!(model_id(&fx.model)));
     assert_eq!(
-        r.json(),
-        json!({"predictions": expected, "model": model_id(&fx.model)})
+        answer["probabilities"].as_array().map(Vec::len),
+        Some(3),
+        "{answer}"
     );
 
     // Every row of the dataset, as one batch, agrees with the model.

@@ -81,7 +81,9 @@ fn train_then_serve_then_predict_like_the_reference() {
     let server = Server::start(&model, &[]);
     let r = http(server.addr, "POST", "/predict", Some(SETOSA_BODY)).unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(r.json(), json!({"prediction": "setosa", "model": id}));
+    assert_eq!(r.json()["prediction"], "setosa");
+    assert_eq!(r.json()["model"], json!(id));
+    assert!(r.json()["probabilities"]["setosa"].as_f64() > Some(0.5));
     assert_eq!(r.header("x-model-digest"), Some(id.as_str()));
     assert!(r.header("x-request-id").is_some());
     // Keep-alive: many requests on one connection.

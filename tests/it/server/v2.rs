@@ -85,7 +85,10 @@ async fn model_metadata_and_readiness_use_the_name_in_the_model_file() {
             "name": "iris",
             "platform": "mlops_random_forest",
             "inputs": [{"name": "input-0", "datatype": "FP64", "shape": [-1, 4]}],
-            "outputs": [{"name": "label", "datatype": "BYTES", "shape": [-1]}]
+            "outputs": [
+                {"name": "label", "datatype": "BYTES", "shape": [-1]},
+                {"name": "probabilities", "datatype": "FP64", "shape": [-1, 3]}
+            ]
         })
     );
     let r = send(&app, get("/v2/models/iris/ready")).await;
@@ -248,7 +251,7 @@ async fn infer_errors_use_the_protocols_error_object() {
             "needs 8 values",
         ),
         (
-            input(json!([1, 4]), "FP64", json!([5.1, 3.5, 1.4, "NaN"])),
+            input(json!([1, 4]), "FP64", json!([5.1, 3.5, 1.4, "Infinity"])),
             "feature 'petal_width'",
         ),
         (
@@ -282,7 +285,7 @@ async fn infer_errors_use_the_protocols_error_object() {
             infer(input(
                 json!([2, 4]),
                 "FP64",
-                json!([[5.1, 3.5, 1.4, 0.2], [5.1, 3.5, NAN_TOKEN, 0.2]]),
+                json!([[5.1, 3.5, 1.4, 0.2], [5.1, 3.5, "-Infinity", 0.2]]),
             )),
         )
         .await,
@@ -320,5 +323,69 @@ async fn infer_errors_use_the_protocols_error_object() {
     assert_v2_error(&r, StatusCode::NOT_FOUND);
 }
 
-/// `serde_json::json!` cannot write NaN; null is what clients' NaN becomes in JSON.
-const NAN_TOKEN: Value = Value::Null;
+#[tokio::test]
+async fn infer_returns_probabilities_when_asked_by_name_or_when_no_output_is_named() {
+    // null is a missing value, which a cart model routes.
+    let (_, app) = setup();
+    let r = send(
+        &app,
+        post_json(
+            "/v2/models/iris/infer",
+            json!({"inputs": [{"name": "x",
+        "shape": [1, 4], "datatype": "FP64", "data": [5.1, 3.5, null, 0.2]}]})
+            .to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let input = json!([{"name": "input-0", "shape": [2, 4], "datatype": "FP64",
+        "data": [5.1, 3.5, 1.4, 0.2, 6.3, 3.3, 6.0, 2.5]}]);
+    let ask = |outputs: Value| {
+        let mut body = json!({"inputs": input});
+        if !outputs.is_null() {
+            body["outputs"] = outputs;
+        }
+        post_json("/v2/models/iris/infer", body.to_string())
+    };
+    let r = send(&app, ask(json!([{"name": "probabilities"}]))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let outputs = r.json()["outputs"].clone();
+    assert_eq!(outputs.as_array().unwrap().len(), 1, "{outputs}");
+    let p = &outputs[0];
+    assert_eq!(
+        (&p["name"], &p["datatype"], &p["shape"]),
+        (&json!("probabilities"), &json!("FP64"), &json!([2, 3]))
+    );
+    let data: Vec<f64> = p["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    for row in data.chunks(3) {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{data:?}");
+    }
+    let r = send(&app, ask(Value::Null)).await;
+    let names: Vec<Value> = r.json()["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("label"), json!("probabilities")]);
+    let meta = send(&app, get("/v2/models/iris")).await.json();
+    assert_eq!(
+        meta["outputs"][1],
+        json!({"name": "probabilities", "datatype": "FP64", "shape": [-1, 3]})
+    );
+}

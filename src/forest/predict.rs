@@ -1,0 +1,149 @@
+//! Prediction: walking a tree down to its leaf, and averaging the leaves' distributions.
+//!
+//! Rows must have [`Forest::n_features`] values (callers check it and report a clear
+//! error; here it is only debug-asserted) and the forest must be valid
+//! ([`Forest::validate`]).
+//!
+//! Single-row prediction is the server's hot path, so two details matter:
+//! * a row without missing values walks the trees with one comparison per node, in a
+//!   loop the compiler turns into a predicted branch: the CPU then runs ahead into the
+//!   next nodes and trees instead of waiting for each comparison. Only rows with a NaN
+//!   take the loop that checks each split's missing-values route;
+//! * pure leaves, the common case, add an integer vote; only mixed leaves add
+//!   fractions. Votes become probabilities at the end, exactly (integers below 2⁵³).
+
+use super::{Forest, MISSING_TO_FALSE, Node, Tree, argmax};
+
+/// Most problems have few classes: their votes and probabilities live on the stack then.
+const STACK_CLASSES: usize = 16;
+
+impl Forest {
+    /// Predicts the most probable class of one row; ties go to the lowest class index.
+    ///
+    /// This is the argmax of [`Forest::predict_proba_row`].
+    pub fn predict_row(&self, row: &[f64]) -> u32 {
+        let k = self.n_classes();
+        if k <= STACK_CLASSES {
+            let mut proba = [0.0; STACK_CLASSES];
+            self.predict_proba_row(row, &mut proba[..k]);
+            argmax(&proba[..k])
+        } else {
+            let mut proba = vec![0.0; k];
+            self.predict_proba_row(row, &mut proba);
+            argmax(&proba)
+        }
+    }
+
+    /// Predicts every row of a row-major matrix of `n_features` columns.
+    pub fn predict_batch(&self, rows: &[f64]) -> Vec<u32> {
+        if self.n_features == 0 {
+            return Vec::new();
+        }
+        rows.chunks_exact(self.n_features())
+            .map(|r| self.predict_row(r))
+            .collect()
+    }
+
+    /// Writes the probability of each class for one row into `out` (`n_classes` long):
+    /// the mean over trees of the normalised class weights of the leaf the row reaches.
+    pub fn predict_proba_row(&self, row: &[f64], out: &mut [f64]) {
+        debug_assert_eq!(row.len(), self.n_features());
+        debug_assert_eq!(out.len(), self.n_classes());
+        let k = out.len();
+        if k <= STACK_CLASSES {
+            self.sum_leaves(row, &mut [0; STACK_CLASSES][..k], out);
+        } else {
+            self.sum_leaves(row, &mut vec![0; k], out);
+        }
+    }
+
+    /// `out` = mean distribution: pure leaves counted in `votes`, mixed ones in `out`.
+    fn sum_leaves(&self, row: &[f64], votes: &mut [u32], out: &mut [f64]) {
+        out.fill(0.0);
+        if row.iter().any(|x| x.is_nan()) {
+            for tree in &self.trees {
+                tree.add_leaf(tree.leaf_by(|f| row[f]), votes, out);
+            }
+        } else {
+            for tree in &self.trees {
+                tree.add_leaf(tree.leaf_of_complete(row), votes, out);
+            }
+        }
+        let n = self.trees.len() as f64;
+        for (p, &v) in out.iter_mut().zip(votes.iter()) {
+            *p = (*p + f64::from(v)) / n;
+        }
+    }
+
+    /// The probabilities of every row of a row-major matrix: `n_rows × n_classes` values,
+    /// row-major.
+    pub fn predict_proba_batch(&self, rows: &[f64]) -> Vec<f64> {
+        let (width, k) = (self.n_features(), self.n_classes());
+        if width == 0 || k == 0 {
+            return Vec::new();
+        }
+        let mut out = vec![0.0; rows.len() / width * k];
+        for (row, proba) in rows.chunks_exact(width).zip(out.chunks_exact_mut(k)) {
+            self.predict_proba_row(row, proba);
+        }
+        out
+    }
+}
+
+impl Tree {
+    /// The leaf a row reaches, reading the row's values through `value(feature)` (so
+    /// that column-major training data needs no copy). Handles missing values.
+    #[inline]
+    pub(crate) fn leaf_by(&self, value: impl Fn(usize) -> f64) -> &Node {
+        let mut node = &self.nodes[0];
+        while node.true_child != 0 {
+            let x = value(node.feature as usize);
+            let next = if x <= node.threshold {
+                node.true_child
+            } else if x > node.threshold || node.extra & MISSING_TO_FALSE != 0 {
+                node.false_child
+            } else {
+                node.true_child // NaN, and the split sends missing values true
+            };
+            node = &self.nodes[next as usize];
+        }
+        node
+    }
+
+    /// The leaf a row without missing values reaches: [`Tree::leaf_by`] minus the
+    /// missing-values check, the comparison alone deciding each step.
+    #[inline]
+    pub(super) fn leaf_of_complete(&self, row: &[f64]) -> &Node {
+        let mut node = &self.nodes[0];
+        while node.true_child != 0 {
+            let next = if row[node.feature as usize] <= node.threshold {
+                node.true_child
+            } else {
+                node.false_child
+            };
+            node = &self.nodes[next as usize];
+        }
+        node
+    }
+
+    /// Adds a leaf's distribution: a vote for a pure leaf, fractions otherwise.
+    #[inline]
+    fn add_leaf(&self, leaf: &Node, votes: &mut [u32], fractions: &mut [f64]) {
+        if leaf.extra.wrapping_sub(leaf.false_child) == 1 {
+            votes[self.weights[leaf.false_child as usize].class as usize] += 1;
+        } else {
+            self.add_distribution(leaf, fractions);
+        }
+    }
+
+    /// Adds a leaf's normalised class weights to `out`.
+    #[inline]
+    pub(crate) fn add_distribution(&self, leaf: &Node, out: &mut [f64]) {
+        let weights = &self.weights[leaf.false_child as usize..leaf.extra as usize];
+        let total: u64 = weights.iter().map(|w| u64::from(w.weight)).sum();
+        let total = total as f64;
+        for w in weights {
+            out[w.class as usize] += f64::from(w.weight) / total;
+        }
+    }
+}
