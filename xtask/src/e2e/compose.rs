@@ -1,171 +1,25 @@
-//! `docker-compose.yml` under Compose v1 (Debian's 1.29) and v2 (the CLI plugin), with
-//! the test override: a healthy API serving predictions from the trained model, and a
-//! failing train that keeps the API from starting.
+//! `docker-compose.yml` under Compose v1 and v2, with the test override: a healthy API
+//! serving predictions from the trained model, and a failing train that keeps the API
+//! from starting.
 
-use super::host::{MEDIUM, SHORT, docker, docker_output, expect, free_port, http, inspect};
+use super::host::{SHORT, docker, docker_output, expect, http, inspect};
+use super::project::{Compose, Flavour};
 use super::{Ctx, Suite};
 use crate::repro::sha256_digest;
-use crate::run::{self, Output};
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-use xshell::{Shell, cmd};
 
 /// `docker compose up` to a healthy API, with the test override.
 const HEALTHY_WITHIN: Duration = Duration::from_secs(10);
 /// `docker stop` of the API.
 const STOP_WITHIN: Duration = Duration::from_secs(2);
 
-/// Compose v1 or v2, and how to run it.
-#[derive(Clone)]
-pub struct Flavour {
-    pub v2: bool,
-    /// DOCKER_CONFIG holding the v2 plugin, when it is not installed system-wide.
-    pub docker_config: Option<PathBuf>,
-}
-
-impl Flavour {
-    pub fn label(&self) -> &'static str {
-        if self.v2 { "compose v2" } else { "compose v1" }
-    }
-}
-
-/// One compose project of the suite: a name unique to this run, its files, a free port.
-#[derive(Clone)]
-struct Compose {
-    flavour: Flavour,
-    project: String,
-    files: Vec<PathBuf>,
-    port: u16,
-    tag: String,
-}
-
-impl Compose {
-    /// A new project for scenario `what`, with `extra` laid over the compose files. Its
-    /// teardown is registered at once, so the project goes away even when a check fails
-    /// or the scenario aborts.
-    fn new(
-        suite: &mut Suite,
-        ctx: &Ctx,
-        flavour: &Flavour,
-        what: &str,
-        extra: Option<PathBuf>,
-    ) -> Result<Compose> {
-        let files = ["docker-compose.yml", "docker-compose.test.yml"].map(|f| ctx.root.join(f));
-        let compose = Compose {
-            flavour: flavour.clone(),
-            project: format!(
-                "mlopse2e{}{}{what}",
-                std::process::id(),
-                flavour.label().trim_start_matches("compose ")
-            ),
-            files: files.into_iter().chain(extra).collect(),
-            port: free_port()?,
-            tag: ctx.version.clone(),
-        };
-        let (undo, name) = (
-            compose.clone(),
-            format!("down, project {}", compose.project),
-        );
-        suite.undo(compose.name(&name), move || undo.teardown());
-        Ok(compose)
-    }
-
-    /// A check's name: "compose v1: …" or "compose v2: …".
-    fn name(&self, what: &str) -> String {
-        format!("{}: {what}", self.flavour.label())
-    }
-
-    fn output(&self, args: &[&str]) -> Result<Output> {
-        let sh = Shell::new()?;
-        let (program, plugin) = if self.flavour.v2 {
-            ("docker", Some("compose"))
-        } else {
-            ("docker-compose", None)
-        };
-        let project = &self.project;
-        let mut cmd = cmd!(sh, "{program} {plugin...} --project-name {project}");
-        for file in &self.files {
-            cmd = cmd.arg("--file").arg(file);
-        }
-        let port = self.port.to_string();
-        let env = [
-            ("MLOPS_API_ADDR", "127.0.0.1"),
-            ("MLOPS_API_PORT", &port),
-            ("MLOPS_TAG", &self.tag),
-        ];
-        let config = self
-            .flavour
-            .docker_config
-            .as_ref()
-            .map(|c| ("DOCKER_CONFIG", c));
-        run::output(cmd.args(args).envs(env).envs(config), MEDIUM)
-    }
-
-    /// `up -d` without building or pulling: the images are the ones loaded from the archives.
-    fn up(&self) -> Result<Output> {
-        // 1.29 has no --wait (it would print the usage and exit 0): `wait_healthy` polls.
-        let wait: &[&str] = if self.flavour.v2 {
-            &["--pull", "never", "--wait", "--wait-timeout", "60"]
-        } else {
-            &[]
-        };
-        self.output(&[&["up", "-d", "--no-build"], wait].concat())
-    }
-
-    /// Ids that `docker <list> -q` gives for this project (`list` is e.g. `["ps", "-a"]`
-    /// or `["volume", "ls"]`, plus any further filter): compose labels everything it
-    /// creates with the project name.
-    fn ids(&self, list: &[&str]) -> Result<Vec<String>> {
-        let filter = format!("label=com.docker.compose.project={}", self.project);
-        let out = docker(&[list, &["-q", "--filter", &filter]].concat())?;
-        Ok(out.split_whitespace().map(str::to_string).collect())
-    }
-
-    fn container(&self, service: &str) -> Result<Option<String>> {
-        let service = format!("label=com.docker.compose.service={service}");
-        Ok(self
-            .ids(&["ps", "-a", "--filter", &service])?
-            .into_iter()
-            .next())
-    }
-
-    /// `down -v`, then removes by id whatever still carries the project's label.
-    fn teardown(&self) -> Result<String> {
-        let mut problems =
-            match self.output(&["down", "--volumes", "--remove-orphans", "--timeout", "5"]) {
-                Ok(o) if !o.ok() => vec![format!("down failed: {}", o.tail())],
-                Err(e) => vec![format!("down: {e:#}")],
-                Ok(_) => vec![],
-            };
-        let kinds: [(&[&str], &[&str]); 3] = [
-            (&["ps", "-a"], &["rm", "-f", "-v"]),
-            (&["volume", "ls"], &["volume", "rm", "-f"]),
-            (&["network", "ls"], &["network", "rm"]),
-        ];
-        let mut left = Vec::new();
-        for (list, remove) in kinds {
-            for id in self.ids(list)? {
-                if let Err(e) = docker(&[remove, &[id.as_str()]].concat()) {
-                    problems.push(format!("{remove:?} {id}: {e:#}"));
-                }
-            }
-            left.extend(self.ids(list)?);
-        }
-        ensure!(
-            left.is_empty(),
-            "project {} left {left:?} ({problems:?})",
-            self.project
-        );
-        Ok("no container, volume or network left".into())
-    }
-}
-
 /// Both scenarios under one Compose flavour; an aborted scenario counts as a failure.
 pub fn scenarios(suite: &mut Suite, ctx: &Ctx, flavour: &Flavour) {
-    let label = flavour.label();
+    let label = format!("compose {}", flavour.version());
     if let Err(e) = happy(suite, ctx, flavour) {
         suite.fail(&format!("{label}: scenario"), &format!("aborted: {e:#}"));
     }
@@ -181,11 +35,12 @@ pub fn scenarios(suite: &mut Suite, ctx: &Ctx, flavour: &Flavour) {
 fn happy(suite: &mut Suite, ctx: &Ctx, flavour: &Flavour) -> Result<()> {
     let c = Compose::new(suite, ctx, flavour, "", None)?;
     let version = c.output(&["version", "--short"]).map(|o| o.stdout);
-    let (label, version) = (flavour.label(), version.unwrap_or_default());
-    let merged = format!(
-        "{label} {}: merged config publishes the API on 127.0.0.1 only",
-        version.trim()
+    let version = format!(
+        "{} {}",
+        flavour.version(),
+        version.unwrap_or_default().trim()
     );
+    let merged = format!("compose {version}: merged config publishes the API on 127.0.0.1 only");
     suite.check(&merged, || merged_config(&c));
     let api = up_healthy(suite, &c)?;
     let train = c.container("train")?.context("no train container")?;

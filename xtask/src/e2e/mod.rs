@@ -11,13 +11,14 @@
 mod compose;
 mod host;
 mod images;
+mod project;
 mod registry;
 mod suite;
 
 use crate::images::BuiltImage;
 use crate::run;
 use anyhow::{Result, anyhow, ensure};
-use compose::Flavour;
+use project::Flavour;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -176,20 +177,10 @@ fn scenarios(suite: &mut Suite, ctx: &Ctx) -> Result<()> {
     images::archive_checks(suite, ctx);
     images::load(suite, ctx)?;
     images::inspect_checks(suite, ctx);
-    let v1 = Flavour {
-        v2: false,
-        docker_config: None,
-    };
-    compose::scenarios(suite, ctx, &v1);
-    match host::compose_v2(&ctx.root.join("target/e2e-cache/docker-config")) {
-        Ok(docker_config) => compose::scenarios(
-            suite,
-            ctx,
-            &Flavour {
-                v2: true,
-                docker_config,
-            },
-        ),
+    compose::scenarios(suite, ctx, &Flavour::V1);
+    // The plugin is cached in target/, so that only the first run fetches it.
+    match Flavour::v2(&ctx.root.join("target/e2e-cache/docker-config")) {
+        Ok(v2) => compose::scenarios(suite, ctx, &v2),
         Err(why) => suite.skip(
             "Compose v2 NOT TESTED",
             &format!("no `docker compose` v2 plugin could be had ({why})"),

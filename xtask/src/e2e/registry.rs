@@ -1,15 +1,70 @@
 //! Both images through a registry: refused without credentials, pushed with skopeo,
 //! pulled back by Docker with the same digests; and each archive read as an OCI archive.
 
-use super::host::{MEDIUM, Registry, SHORT, docker, expect, inspect};
+use super::host::{MEDIUM, SHORT, docker, expect, free_port, http, inspect, poll};
 use super::{Ctx, Suite};
 use crate::images::BuiltImage;
 use crate::repro::sha256_digest;
 use crate::run;
-use anyhow::{Result, ensure};
+use crate::run::Server;
+use anyhow::{Result, bail, ensure};
 use std::path::Path;
 use std::time::Duration;
 use xshell::{Shell, cmd};
+
+/// A `docker-registry` on 127.0.0.1 with htpasswd auth, in its own directory.
+struct Registry {
+    server: Server,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Result<Registry> {
+        let sh = Shell::new()?;
+        sh.create_dir(dir.join("storage"))?;
+        let user = "mlops-e2e".to_string();
+        let password = format!("pw-{}-{}", std::process::id(), free_port()?);
+        let htpasswd = run::read(cmd!(sh, "htpasswd -Bbn {user} {password}").secret(), SHORT)?;
+        sh.write_file(dir.join("htpasswd"), htpasswd)?;
+        let (port, config) = (free_port()?, dir.join("config.yml"));
+        let yaml = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
+             http:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: mlops-e2e\n    path: {}\n",
+            dir.join("storage").display(),
+            dir.join("htpasswd").display()
+        );
+        sh.write_file(&config, yaml)?;
+        let server = Server::start(
+            cmd!(sh, "docker-registry serve {config}"),
+            &dir.join("registry.log"),
+        )?;
+        // Up, and asking for credentials: 401.
+        let answer = poll(Duration::from_secs(20), Duration::from_millis(100), || {
+            http(port, "/v2/", None).ok()
+        });
+        if answer.as_ref().is_some_and(|(status, _)| *status == 401) {
+            return Ok(Registry {
+                server,
+                port,
+                user,
+                password,
+            });
+        }
+        let log = server.log_text();
+        server.stop(Duration::from_secs(10))?;
+        bail!("docker-registry on 127.0.0.1:{port} answered {answer:?}, not 401:\n{log}");
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn creds(&self) -> String {
+        format!("{}:{}", self.user, self.password)
+    }
+}
 
 pub fn scenario(suite: &mut Suite, ctx: &Ctx) -> Result<()> {
     // Neither stored credentials nor the user's Docker login take part: skopeo gets an
