@@ -112,13 +112,15 @@ pub struct Server {
 
 impl Server {
     pub fn start(cmd: Cmd<'_>, log: &Path) -> Result<Server> {
+        let shown = cmd.to_string();
         let file = std::fs::File::create(log)?;
         let child = Command::from(cmd)
             .stdin(Stdio::null())
             .stdout(file.try_clone()?)
             .stderr(file)
             .process_group(0)
-            .spawn()?;
+            .spawn()
+            .with_context(|| format!("cannot start `{shown}`"))?;
         Ok(Server {
             child,
             log: log.to_path_buf(),

@@ -5,8 +5,7 @@ use super::host::{MEDIUM, SHORT, docker, expect, free_port, http, inspect, poll}
 use super::{Ctx, Suite};
 use crate::images::BuiltImage;
 use crate::repro::sha256_digest;
-use crate::run;
-use crate::run::Server;
+use crate::run::{self, Server};
 use anyhow::{Result, bail, ensure};
 use std::path::Path;
 use std::time::Duration;
@@ -15,9 +14,9 @@ use xshell::{Shell, cmd};
 /// A `docker-registry` on 127.0.0.1 with htpasswd auth, in its own directory.
 struct Registry {
     server: Server,
-    pub port: u16,
-    pub user: String,
-    pub password: String,
+    port: u16,
+    user: String,
+    password: String,
 }
 
 impl Registry {
