@@ -104,6 +104,8 @@ impl Compose {
         format!("compose {}: {what}", self.flavour.version())
     }
 
+    /// `compose ARGS` for this project, the API published on 127.0.0.1 at its port and
+    /// the images tagged with the crate version.
     pub fn output(&self, args: &[&str]) -> Result<Output> {
         let sh = Shell::new()?;
         let (program, plugin, config) = match &self.flavour {
