@@ -1,41 +1,62 @@
 //! Project automation, run as `cargo xtask <job>` (alias in `.cargo/config.toml`).
 //!
-//! * `images`: build the static `mlops` binary and write byte-reproducible image archives
-//!   (`target/images/mlops-train.tar`, `target/images/mlops-api.tar`) from
-//!   `nix/images.toml`, the declaration the Nix flake reads too; `--load` also
-//!   `docker load`s them. See [`images`].
-//! * `e2e`: the container end-to-end suite (Docker engine, compose v1 and v2, registry push
-//!   and pull). See [`e2e`].
+//! * `images`: the static `mlops` binary and byte-reproducible image archives
+//!   (`target/images/mlops-{train,api}.tar`) from `nix/images.toml`, the declaration the
+//!   Nix flake reads too. See [`images`].
+//! * `e2e`: the container end-to-end suite (Docker engine, Compose v1 and v2, registry
+//!   push and pull). See [`e2e`].
 
-mod docker;
+mod binary;
 mod e2e;
 mod images;
-mod proc;
 mod repro;
+mod run;
 
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
 
-fn workspace_root() -> Result<PathBuf> {
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest_dir
-        .parent()
-        .context("xtask has no parent directory")?
-        .to_path_buf();
-    Ok(root.canonicalize()?)
+#[derive(Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "Project automation for mlops"
+)]
+struct Cli {
+    #[command(subcommand)]
+    job: Job,
 }
 
-const USAGE: &str = "usage: cargo xtask <images [--load] [--binary PATH] | e2e [--no-second-checkout] [--no-install]>";
+#[derive(Subcommand)]
+enum Job {
+    /// Build the static binary and the reproducible image archives in target/images.
+    Images {
+        /// `docker load` the archives afterwards.
+        #[arg(long)]
+        load: bool,
+        /// Package this (static) binary instead of building one.
+        #[arg(long, value_name = "PATH")]
+        binary: Option<PathBuf>,
+    },
+    /// Run the container end-to-end suite on a Docker engine.
+    E2e(e2e::Options),
+}
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = workspace_root().and_then(|root| match args.first().map(String::as_str) {
-        Some("images") => images::main(&root, &args[1..]),
-        Some("e2e") => e2e::main(&root, &args[1..]),
-        _ => Err(anyhow::anyhow!(USAGE)),
+    let cli = Cli::parse();
+    let result = workspace_root().and_then(|root| match cli.job {
+        Job::Images { load, binary } => images::main(&root, binary.as_deref(), load),
+        Job::E2e(options) => e2e::main(&root, &options),
     });
     if let Err(e) = result {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("xtask has no parent directory")?;
+    Ok(root.canonicalize()?)
 }
