@@ -32,14 +32,7 @@ fn main() {
         let trained = training::train(&data, &TrainParams::default(), "scaling", None)
             .expect("synthetic data trains");
         let seconds = started.elapsed().as_secs_f64();
-        let nodes: usize = trained
-            .model
-            .body
-            .forest
-            .trees
-            .iter()
-            .map(|t| t.nodes.len())
-            .sum();
+        let nodes = trained.model.body.forest.n_nodes();
         println!(
             "{rows},{seconds:.3},{nodes},{:.0},{:.4}",
             nodes as f64 / 100.0,

@@ -404,14 +404,14 @@ pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model)?;
     let meta = model.metadata();
     let forest = &model.body.forest;
-    let nodes: usize = forest.trees.iter().map(|t| t.nodes.len()).sum();
+    let nodes = forest.n_nodes();
     let mut out = io::stdout().lock();
     if args.json {
         let doc = serde_json::json!({
             "id": model.id,
             "format": { "tag": crate::model::FORMAT_TAG, "version": crate::model::FORMAT_VERSION },
             "metadata": meta,
-            "forest": { "trees": forest.trees.len(), "nodes": nodes },
+            "forest": { "trees": forest.n_trees(), "nodes": nodes },
             "golden_rows": model.body.golden.len(),
         });
         serde_json::to_writer_pretty(&mut out, &doc)?;
@@ -438,7 +438,7 @@ pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     writeln!(
         out,
         "forest      {} trees, {} nodes; max depth {}, min samples per leaf {}, features per split {}",
-        forest.trees.len(),
+        forest.n_trees(),
         nodes,
         p.max_depth
             .map_or("unlimited".to_owned(), |v| v.to_string()),
@@ -554,16 +554,10 @@ fn differing_parts(a: &Model, b: &Model) -> Vec<String> {
         parts.push("the golden rows".to_owned());
     }
     if a.forest != b.forest {
-        let trees = a
-            .forest
-            .trees
-            .iter()
-            .zip(&b.forest.trees)
-            .filter(|(x, y)| x != y)
-            .count();
+        let trees = a.forest.trees_differing_from(&b.forest);
         parts.push(format!(
             "the forest ({trees} of {} trees differ)",
-            a.forest.trees.len()
+            a.forest.n_trees()
         ));
     }
     parts

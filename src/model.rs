@@ -128,7 +128,8 @@ pub struct ModelBody {
     pub metadata: ModelMetadata,
     /// Rows to replay after loading.
     pub golden: Vec<GoldenRow>,
-    /// The trees.
+    /// The trees, stored in format 1 (see [`crate::forest::v1`]).
+    #[serde(with = "crate::forest::v1::as_v1")]
     pub forest: Forest,
 }
 
@@ -269,8 +270,8 @@ impl Model {
             .validate()
             .map_err(|e: ForestError| corrupt(e.to_string()))?;
         let meta = &body.metadata;
-        if meta.features.len() != body.forest.n_features as usize
-            || meta.classes.len() != body.forest.n_classes as usize
+        if meta.features.len() != body.forest.n_features()
+            || meta.classes.len() != body.forest.n_classes()
         {
             return Err(corrupt(
                 "the metadata's features or classes do not match the forest".into(),
@@ -356,17 +357,17 @@ pub fn digest_id(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forest::{Node, Tree};
+    use crate::forest::v1;
 
     pub(crate) fn tiny_body() -> ModelBody {
-        let leaf = |class| Node {
+        let leaf = |class| v1::Node {
             feature: 0,
             threshold: 0.0,
             true_child: 0,
             false_child: 0,
             class,
         };
-        let root = Node {
+        let root = v1::Node {
             feature: 1,
             threshold: 0.5,
             true_child: 1,
@@ -398,13 +399,13 @@ mod tests {
                 features: vec![0.0, 1.0],
                 prediction: 1,
             }],
-            forest: Forest {
+            forest: Forest::from(v1::Forest {
                 n_features: 2,
                 n_classes: 2,
-                trees: vec![Tree {
+                trees: vec![v1::Tree {
                     nodes: vec![root, leaf(0), leaf(1)],
                 }],
-            },
+            }),
         }
     }
 

@@ -49,7 +49,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             name = %meta.name,
             features = meta.features.len(),
             classes = meta.classes.len(),
-            trees = loaded.model.body.forest.trees.len(),
+            trees = loaded.model.body.forest.n_trees(),
             path = %args.model.display(),
             "model loaded and verified"
         );

@@ -11,7 +11,8 @@ use smartcore::ensemble::random_forest_classifier::{
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
 use super::TrainError;
-use crate::forest::{Forest, Node, Tree};
+use crate::forest::v1::{Node, Tree};
+use crate::forest::{Forest, v1};
 use crate::model::TrainParams;
 
 /// Fits smartcore's random forest on row-major `x` (`width` columns) and labels `y`.
@@ -57,11 +58,13 @@ fn convert<T: Serialize>(
         .map(mirror::Tree::convert)
         .collect::<Result<Vec<_>, String>>()
         .map_err(|e| conv(&e))?;
-    let forest = Forest {
+    // A format-1 leaf becomes a one-hot distribution of weight 1: the forest's most
+    // probable class is smartcore's majority vote.
+    let forest = Forest::from(v1::Forest {
         n_features: n_features as u32,
         n_classes: n_classes as u32,
         trees,
-    };
+    });
     forest.validate()?;
     Ok(forest)
 }
@@ -146,6 +149,8 @@ mod tests {
             let sc: RandomForestClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>> =
                 RandomForestClassifier::fit(&x, &d.labels, params).unwrap();
             let ours = convert(&sc, d.width(), 3).unwrap();
+            // The forest goes back to format 1 unchanged: model files keep their bytes.
+            assert_eq!(Forest::from(ours.to_v1().unwrap()), ours);
             // Every data row plus a grid that crosses many thresholds.
             let mut rows = d.features.clone();
             for i in 0..400 {

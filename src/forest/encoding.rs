@@ -1,0 +1,189 @@
+//! The serialised form of a tree: compact, deterministic CBOR.
+//!
+//! A tree is an array of nodes, root first; each node is an array of integers, never a
+//! map with field names (a forest has millions of nodes):
+//! * a split is `[true_child - index, false_child - index, feature * 2 + missing,
+//!   threshold]`, where `missing` is 1 when missing values go to the false child.
+//!   Children come after their parent, so the offsets are at least 1, and small in a
+//!   depth-first layout: CBOR stores small integers in fewer bytes;
+//! * a leaf is `[0, class, weight, class, weight, ...]`: its nonzero class weights as
+//!   integers, classes ascending. A pure leaf costs 4 bytes.
+//!
+//! The first element tells the kinds apart: 0 for a leaf, the true child's offset (≥ 1)
+//! for a split. Leaves' probabilities are not stored; prediction normalises the weights.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, SeqAccess, Visitor};
+use serde::ser::{self, SerializeSeq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{ClassWeight, FEATURE_MASK, Node, Tree};
+
+/// Nodes reserved ahead of decoding, at most: a hostile length prefix must not allocate.
+const MAX_PREALLOCATED_NODES: usize = 1 << 16;
+
+impl Serialize for Tree {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.nodes.len()))?;
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.is_leaf() {
+                seq.serialize_element(&LeafRepr(self.leaf_weights(node)))?;
+                continue;
+            }
+            let offset = |child: u32| {
+                (child as usize)
+                    .checked_sub(i)
+                    .filter(|&d| d > 0)
+                    .ok_or_else(|| ser::Error::custom("a child does not follow its parent"))
+            };
+            let repr = (
+                offset(node.true_child)?,
+                offset(node.false_child)?,
+                feature_code(node.feature),
+                node.threshold,
+            );
+            seq.serialize_element(&repr)?;
+        }
+        seq.end()
+    }
+}
+
+/// A split's `feature` field (index plus [`super::MISSING_TO_FALSE`] bit) as `index * 2 + bit`:
+/// small feature indices stay one byte whichever way missing values go.
+fn feature_code(feature: u32) -> u32 {
+    ((feature & FEATURE_MASK) << 1) | (feature >> 31)
+}
+
+/// The inverse of [`feature_code`].
+fn feature_from_code(code: u32) -> u32 {
+    (code >> 1) | ((code & 1) << 31)
+}
+
+/// A leaf's class weights as `[0, class, weight, ...]`.
+struct LeafRepr<'a>(&'a [ClassWeight]);
+
+impl Serialize for LeafRepr<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(1 + 2 * self.0.len()))?;
+        seq.serialize_element(&0u32)?;
+        for w in self.0 {
+            seq.serialize_element(&w.class)?;
+            seq.serialize_element(&w.weight)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Tree {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Tree, D::Error> {
+        deserializer.deserialize_seq(TreeVisitor)
+    }
+}
+
+struct TreeVisitor;
+
+impl<'de> Visitor<'de> for TreeVisitor {
+    type Value = Tree;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a tree (an array of nodes)")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree, A::Error> {
+        let mut tree = Tree::default();
+        let hint = seq.size_hint().unwrap_or(0);
+        tree.nodes.reserve(hint.min(MAX_PREALLOCATED_NODES));
+        loop {
+            let seed = NodeSeed {
+                index: tree.nodes.len(),
+                weights: &mut tree.weights,
+            };
+            match seq.next_element_seed(seed)? {
+                Some(node) => tree.nodes.push(node),
+                None => return Ok(tree),
+            }
+        }
+    }
+}
+
+/// Decodes the node at `index`, appending a leaf's class weights to its tree's.
+struct NodeSeed<'t> {
+    index: usize,
+    weights: &'t mut Vec<ClassWeight>,
+}
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
+    type Value = Node;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NodeSeed<'_> {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(
+            "a node: [0, class, weight, ...] or [true offset, false offset, feature, threshold]",
+        )
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let first: u32 = next(&mut seq, 0, &self)?;
+        if first == 0 {
+            return self.leaf(seq);
+        }
+        let false_offset: u32 = next(&mut seq, 1, &self)?;
+        let feature = feature_from_code(next(&mut seq, 2, &self)?);
+        let threshold: f64 = next(&mut seq, 3, &self)?;
+        if seq.next_element::<IgnoredAny>()?.is_some() {
+            return Err(de::Error::invalid_length(5, &self));
+        }
+        let child = |offset: u32| {
+            u32::try_from(self.index)
+                .ok()
+                .and_then(|i| i.checked_add(offset))
+                .ok_or_else(|| de::Error::custom("a child index is out of range"))
+        };
+        Ok(Node {
+            threshold,
+            feature,
+            true_child: child(first)?,
+            false_child: child(false_offset)?,
+            extra: 0,
+        })
+    }
+}
+
+impl NodeSeed<'_> {
+    /// The rest of a leaf: its `(class, weight)` pairs.
+    fn leaf<'de, A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let position = |len: usize| {
+            u32::try_from(len).map_err(|_| de::Error::custom("a tree has too many class weights"))
+        };
+        let first = position(self.weights.len())?;
+        while let Some(class) = seq.next_element::<u32>()? {
+            let weight = seq
+                .next_element::<u32>()?
+                .ok_or_else(|| de::Error::custom("a leaf's last class has no weight"))?;
+            self.weights.push(ClassWeight { class, weight });
+        }
+        let end = position(self.weights.len())?;
+        if end == first {
+            return Err(de::Error::custom("a leaf has no class weights"));
+        }
+        Ok(Node::leaf(first, end))
+    }
+}
+
+/// The next element of a node, which must be there.
+fn next<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(
+    seq: &mut A,
+    position: usize,
+    expected: &dyn de::Expected,
+) -> Result<T, A::Error> {
+    seq.next_element()?
+        .ok_or_else(|| de::Error::invalid_length(position, expected))
+}
