@@ -3,7 +3,8 @@
 //! A tree is an array of nodes, root first; each node is an array of integers, never a
 //! map with field names (a forest has millions of nodes):
 //! * a split is `[true_child - index, false_child - index, feature * 2 + missing,
-//!   threshold]`, where `missing` is 1 when missing values go to the false child.
+//!   threshold]`, where `missing` is 1 when missing values go to the false child
+//!   ([`feature_code`]).
 //!   Children come after their parent, so the offsets are at least 1, and small in a
 //!   depth-first layout: CBOR stores small integers in fewer bytes;
 //! * a leaf is `[0, class, weight, class, weight, ...]`: its nonzero class weights as
@@ -18,7 +19,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, SeqAccess, Visitor};
 use serde::ser::{self, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{ClassWeight, FEATURE_MASK, Node, Tree};
+use super::{ClassWeight, MISSING_TO_FALSE, Node, Tree};
 
 /// Nodes reserved ahead of decoding, at most: a hostile length prefix must not allocate.
 const MAX_PREALLOCATED_NODES: usize = 1 << 16;
@@ -40,7 +41,7 @@ impl Serialize for Tree {
             let repr = (
                 offset(node.true_child)?,
                 offset(node.false_child)?,
-                feature_code(node.feature),
+                feature_code(node),
                 node.threshold,
             );
             seq.serialize_element(&repr)?;
@@ -49,15 +50,11 @@ impl Serialize for Tree {
     }
 }
 
-/// A split's `feature` field (index plus [`super::MISSING_TO_FALSE`] bit) as `index * 2 + bit`:
-/// small feature indices stay one byte whichever way missing values go.
-fn feature_code(feature: u32) -> u32 {
-    ((feature & FEATURE_MASK) << 1) | (feature >> 31)
-}
-
-/// The inverse of [`feature_code`].
-fn feature_from_code(code: u32) -> u32 {
-    (code >> 1) | ((code & 1) << 31)
+/// A split's feature and missing-values route as one integer, `feature * 2 + bit`, bit 1
+/// when missing values go to the false child: small feature indices stay one byte
+/// whichever way missing values go. (The class a format-1 split carries is not kept.)
+fn feature_code(node: &Node) -> u64 {
+    u64::from(node.feature) << 1 | u64::from(node.extra >> 31)
 }
 
 /// A leaf's class weights as `[0, class, weight, ...]`.
@@ -136,7 +133,9 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
             return self.leaf(seq);
         }
         let false_offset: u32 = next(&mut seq, 1, &self)?;
-        let feature = feature_from_code(next(&mut seq, 2, &self)?);
+        let code: u64 = next(&mut seq, 2, &self)?;
+        let feature = u32::try_from(code >> 1)
+            .map_err(|_| de::Error::custom("a feature index is out of range"))?;
         let threshold: f64 = next(&mut seq, 3, &self)?;
         if seq.next_element::<IgnoredAny>()?.is_some() {
             return Err(de::Error::invalid_length(5, &self));
@@ -152,7 +151,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
             feature,
             true_child: child(first)?,
             false_child: child(false_offset)?,
-            extra: 0,
+            extra: (code & 1) as u32 * MISSING_TO_FALSE,
         })
     }
 }

@@ -25,13 +25,12 @@ mod predict;
 mod tests;
 pub mod v1;
 
+pub(crate) use predict::argmax;
+
 use serde::{Deserialize, Serialize};
 
-/// The bit of a split's `feature` field that sends missing values to the false child.
+/// The bit of a split's `extra` field that sends missing values to the false child.
 const MISSING_TO_FALSE: u32 = 1 << 31;
-/// The bits of a split's `feature` field that hold the feature index; also the largest
-/// number of features a forest may have.
-const FEATURE_MASK: u32 = !MISSING_TO_FALSE;
 
 /// One of the two children of a split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,13 +46,16 @@ pub enum Branch {
 /// A leaf has `true_child == 0` (the root, index 0, is never anyone's child, so 0 is free
 /// to mean "none"). The fields are shared between the two kinds of node:
 ///
-/// | field         | split                                  | leaf                              |
-/// |---------------|----------------------------------------|-----------------------------------|
-/// | `threshold`   | go to the true child if `x <= threshold` | kept for the v1 format only     |
-/// | `feature`     | feature index, plus the [`MISSING_TO_FALSE`] bit | kept for the v1 format only |
-/// | `true_child`  | index of the true child (> 0)          | 0                                 |
-/// | `false_child` | index of the false child               | first of its class weights        |
-/// | `extra`       | majority class, kept for the v1 format only | one past its last class weight |
+/// | field         | split                                    | leaf                           |
+/// |---------------|------------------------------------------|--------------------------------|
+/// | `threshold`   | go to the true child if `x <= threshold` | kept for the v1 format only    |
+/// | `feature`     | the feature index                        | kept for the v1 format only    |
+/// | `true_child`  | index of the true child (> 0)            | 0                              |
+/// | `false_child` | index of the false child                 | first of its class weights     |
+/// | `extra`       | the [`MISSING_TO_FALSE`] bit, plus a class kept for the v1 format | one past its last class weight |
+///
+/// The missing-values bit lives in `extra`, away from `feature`: the prediction loop
+/// reads `feature` on its critical path and should not have to mask it.
 #[derive(Debug, Clone, Copy)]
 pub struct Node {
     threshold: f64,
@@ -116,7 +118,7 @@ impl Node {
     /// The test of a split node; `None` for a leaf.
     pub fn split(&self) -> Option<Split> {
         (!self.is_leaf()).then(|| Split {
-            feature: self.feature & FEATURE_MASK,
+            feature: self.feature,
             threshold: self.threshold,
             true_child: self.true_child,
             false_child: self.false_child,
@@ -127,7 +129,7 @@ impl Node {
     /// Where a split sends missing values.
     #[inline]
     fn missing(&self) -> Branch {
-        if self.feature & MISSING_TO_FALSE == 0 {
+        if self.extra & MISSING_TO_FALSE == 0 {
             Branch::True
         } else {
             Branch::False
@@ -160,19 +162,16 @@ impl Tree {
     /// Appends a split node on `feature` with no children yet; returns its index. Until
     /// both children are linked it reads as an invalid leaf, which validation refuses.
     pub fn push_split(&mut self, feature: u32, threshold: f64, missing: Branch) -> u32 {
-        let flag = match missing {
+        let extra = match missing {
             Branch::True => 0,
             Branch::False => MISSING_TO_FALSE,
         };
-        // An index above the mask cannot be stored; the mask itself is out of range for
-        // every valid forest, so validation reports it.
-        let feature = feature.min(FEATURE_MASK) | flag;
         self.push(Node {
             threshold,
             feature,
             true_child: 0,
             false_child: 0,
-            extra: 0,
+            extra,
         })
     }
 
@@ -296,9 +295,6 @@ impl Forest {
                 "the forest needs at least one feature, one class and one tree".into(),
             ));
         }
-        if self.n_features > FEATURE_MASK {
-            return Err(invalid(format!("{} features is too many", self.n_features)));
-        }
         for (t, tree) in self.trees.iter().enumerate() {
             self.validate_tree(tree)
                 .map_err(|what| invalid(format!("tree {t} {what}")))?;
@@ -333,7 +329,7 @@ impl Forest {
             let children_ok = [n.true_child, n.false_child]
                 .iter()
                 .all(|&c| (c as usize) > i && (c as usize) < len);
-            if !children_ok || n.feature & FEATURE_MASK >= self.n_features {
+            if !children_ok || n.feature >= self.n_features {
                 return Err(format!("node {i} has out-of-range links or feature"));
             }
         }

@@ -3,10 +3,18 @@
 //! Rows must have [`Forest::n_features`] values (callers check it and report a clear
 //! error; here it is only debug-asserted) and the forest must be valid
 //! ([`Forest::validate`]).
+//!
+//! Single-row prediction is the server's hot path, so two details matter:
+//! * a row without missing values walks the trees with one comparison per node, in a
+//!   loop the compiler turns into a predicted branch: the CPU then runs ahead into the
+//!   next nodes and trees instead of waiting for each comparison. Only rows with a NaN
+//!   take the loop that checks each split's missing-values route;
+//! * pure leaves, the common case, add an integer vote; only mixed leaves add
+//!   fractions. Votes become probabilities at the end, exactly (integers below 2⁵³).
 
-use super::{FEATURE_MASK, Forest, MISSING_TO_FALSE, Node, Tree};
+use super::{Forest, MISSING_TO_FALSE, Node, Tree};
 
-/// Most problems have few classes: their probabilities live on the stack then.
+/// Most problems have few classes: their votes and probabilities live on the stack then.
 const STACK_CLASSES: usize = 16;
 
 impl Forest {
@@ -41,13 +49,29 @@ impl Forest {
     pub fn predict_proba_row(&self, row: &[f64], out: &mut [f64]) {
         debug_assert_eq!(row.len(), self.n_features());
         debug_assert_eq!(out.len(), self.n_classes());
+        let k = out.len();
+        if k <= STACK_CLASSES {
+            self.sum_leaves(row, &mut [0; STACK_CLASSES][..k], out);
+        } else {
+            self.sum_leaves(row, &mut vec![0; k], out);
+        }
+    }
+
+    /// `out` = mean distribution: pure leaves counted in `votes`, mixed ones in `out`.
+    fn sum_leaves(&self, row: &[f64], votes: &mut [u32], out: &mut [f64]) {
         out.fill(0.0);
-        for tree in &self.trees {
-            tree.add_distribution(tree.leaf_by(|f| row[f]), out);
+        if row.iter().any(|x| x.is_nan()) {
+            for tree in &self.trees {
+                tree.add_leaf(tree.leaf_by(|f| row[f]), votes, out);
+            }
+        } else {
+            for tree in &self.trees {
+                tree.add_leaf(tree.leaf_of_complete(row), votes, out);
+            }
         }
         let n = self.trees.len() as f64;
-        for p in out {
-            *p /= n;
+        for (p, &v) in out.iter_mut().zip(votes.iter()) {
+            *p = (*p + f64::from(v)) / n;
         }
     }
 
@@ -68,16 +92,31 @@ impl Forest {
 
 impl Tree {
     /// The leaf a row reaches, reading the row's values through `value(feature)` (so
-    /// that column-major training data needs no copy).
+    /// that column-major training data needs no copy). Handles missing values.
     #[inline]
     pub(crate) fn leaf_by(&self, value: impl Fn(usize) -> f64) -> &Node {
         let mut node = &self.nodes[0];
         while node.true_child != 0 {
-            let x = value((node.feature & FEATURE_MASK) as usize);
-            // NaN fails `<=`, so a missing value goes true only when the flag says so.
-            let go_true =
-                x <= node.threshold || (x.is_nan() && node.feature & MISSING_TO_FALSE == 0);
-            let next = if go_true {
+            let x = value(node.feature as usize);
+            let next = if x <= node.threshold {
+                node.true_child
+            } else if x > node.threshold || node.extra & MISSING_TO_FALSE != 0 {
+                node.false_child
+            } else {
+                node.true_child // NaN, and the split sends missing values true
+            };
+            node = &self.nodes[next as usize];
+        }
+        node
+    }
+
+    /// The leaf a row without missing values reaches: [`Tree::leaf_by`] minus the
+    /// missing-values check, the comparison alone deciding each step.
+    #[inline]
+    pub(super) fn leaf_of_complete(&self, row: &[f64]) -> &Node {
+        let mut node = &self.nodes[0];
+        while node.true_child != 0 {
+            let next = if row[node.feature as usize] <= node.threshold {
                 node.true_child
             } else {
                 node.false_child
@@ -87,15 +126,20 @@ impl Tree {
         node
     }
 
+    /// Adds a leaf's distribution: a vote for a pure leaf, fractions otherwise.
+    #[inline]
+    fn add_leaf(&self, leaf: &Node, votes: &mut [u32], fractions: &mut [f64]) {
+        if leaf.extra.wrapping_sub(leaf.false_child) == 1 {
+            votes[self.weights[leaf.false_child as usize].class as usize] += 1;
+        } else {
+            self.add_distribution(leaf, fractions);
+        }
+    }
+
     /// Adds a leaf's normalised class weights to `out`.
     #[inline]
     pub(crate) fn add_distribution(&self, leaf: &Node, out: &mut [f64]) {
         let weights = &self.weights[leaf.false_child as usize..leaf.extra as usize];
-        if let [only] = weights {
-            // A pure leaf: w / w is exactly 1, without the division.
-            out[only.class as usize] += 1.0;
-            return;
-        }
         let total: u64 = weights.iter().map(|w| u64::from(w.weight)).sum();
         let total = total as f64;
         for w in weights {

@@ -366,3 +366,27 @@ fn format_1_conversion_leaves_invalid_input_for_validation() {
     assert!(f(vec![split(1), leaf(0), leaf(1)]).validate().is_err());
     assert!(f(vec![split(0), leaf(0)]).validate().is_err());
 }
+
+#[test]
+fn both_walks_agree_on_rows_without_missing_values() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let forest = Forest::from(random_v1(&mut rng, 3, 4, 30));
+    // Route missing values both ways: only NaN rows may notice.
+    let mut routed = forest.clone();
+    for tree in &mut routed.trees {
+        for node in tree.nodes.iter_mut().filter(|n| !n.is_leaf()) {
+            if rng.random_bool(0.5) {
+                node.extra |= MISSING_TO_FALSE;
+            }
+        }
+    }
+    routed.validate().unwrap();
+    for _ in 0..500 {
+        let row: Vec<f64> = (0..3).map(|_| rng.random_range(-2.5..2.5)).collect();
+        for tree in &routed.trees {
+            let by = tree.leaf_by(|f| row[f]);
+            assert!(std::ptr::eq(by, tree.leaf_of_complete(&row)));
+        }
+        assert_eq!(routed.predict_row(&row), forest.predict_row(&row));
+    }
+}

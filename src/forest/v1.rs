@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Branch, ClassWeight, FEATURE_MASK, MISSING_TO_FALSE};
+use super::{Branch, ClassWeight, MISSING_TO_FALSE};
 
 /// One format-1 node. A leaf has `true_child == 0`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -84,9 +84,9 @@ pub struct Forest {
     pub trees: Vec<Tree>,
 }
 
-/// Converts without checking; run [`super::Forest::validate`] on the result. A node the
-/// new representation cannot hold (a split on a feature index ≥ 2³¹) becomes an
-/// out-of-range split, which validation refuses.
+/// Converts without checking; run [`super::Forest::validate`] on the result. (A split's
+/// class shares its field with the missing-values bit: a tampered class ≥ 2³¹ would
+/// send missing values to the false child, and [`super::Forest::to_v1`] then declines.)
 impl From<Forest> for super::Forest {
     fn from(forest: Forest) -> Self {
         let trees = forest.trees.iter().map(convert_tree).collect();
@@ -136,9 +136,8 @@ impl super::Forest {
 fn tree_to_v1(tree: &super::Tree) -> Option<Tree> {
     let nodes = tree.nodes.iter().map(|n| {
         if !n.is_leaf() {
-            let feature = n.feature;
-            return (feature & MISSING_TO_FALSE == 0 && feature != FEATURE_MASK).then_some(Node {
-                feature,
+            return (n.extra & MISSING_TO_FALSE == 0).then_some(Node {
+                feature: n.feature,
                 threshold: n.threshold,
                 true_child: n.true_child,
                 false_child: n.false_child,

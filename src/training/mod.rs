@@ -6,6 +6,7 @@
 //! everything recorded in the model is a pure function of the data, the parameters and
 //! the mlops build. Two runs, in one process or two, give byte-identical model files.
 
+pub mod cart;
 pub mod smartcore;
 
 use std::time::Instant;

@@ -1,0 +1,216 @@
+//! The best split of one node: which features to try, and where to cut each one.
+//!
+//! Scikit-learn's `BestSplitter`, with the Gini criterion ([`super::scan`]):
+//! * features are drawn without replacement until `features_per_split` of them were
+//!   evaluated or all were visited. A feature that is constant within the node is
+//!   skipped without counting toward that budget, and remembered: it stays constant in
+//!   every descendant, which then skips it without looking at it again;
+//! * a candidate feature's values in the node are sorted (as rank keys, [`super::keys`]),
+//!   and every cut between two consecutive distinct values is scored; the threshold is
+//!   their midpoint;
+//! * missing values (NaN) are tried on either side of each cut, and alone on one side
+//!   (missing against present). A split that saw no missing values sends them to the
+//!   heavier child.
+//!
+//! The first best cut wins ties. A feature counts as constant when it cannot split the
+//! node: all its values missing, or all present values equal and none missing (unlike
+//! scikit-learn, a feature whose present values are equal still splits present against
+//! missing).
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::grow::Sample;
+use super::ranks::MISSING;
+use super::scan::{Candidate, Loaded, Side};
+use super::{Columns, keys};
+use crate::forest::Branch;
+
+/// What the split search needs to know about the tree being grown.
+pub(super) struct Context<'a> {
+    pub data: &'a Columns<'a>,
+    /// Every value's rank within its feature ([`super::ranks`]), column-major.
+    pub ranks: &'a [u32],
+    pub features_per_split: usize,
+    pub min_samples_leaf: usize,
+}
+
+/// A node: its samples (distinct rows, ascending) and their weighted class counts.
+pub(super) struct NodeRows<'a> {
+    pub samples: &'a [Sample],
+    pub totals: &'a [u64],
+}
+
+/// The chosen split of a node. Which child each sample goes to is in
+/// [`Splitter::sides`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Best {
+    pub feature: usize,
+    pub threshold: f64,
+    pub missing: Branch,
+    /// `W·gini − W_true·gini_true − W_false·gini_false`: the weighted impurity decrease
+    /// (mean decrease in impurity importances add it up).
+    pub decrease: f64,
+}
+
+/// Per-tree scratch space for the split search, reused by every node of the tree.
+pub(super) struct Splitter {
+    /// A permutation of the features; a node's known constant features come first.
+    features: Vec<u32>,
+    /// The canonical order of the known constant features, restored after each node.
+    constants: Vec<u32>,
+    /// The sorted keys of the feature being evaluated, of the one holding the best cut
+    /// so far, and the radix sort's working space.
+    present: Vec<u64>,
+    best_present: Vec<u64>,
+    scratch: Vec<u64>,
+    /// Class counts of the missing values of the loaded feature, and scan scratch.
+    missing: Vec<u64>,
+    left: Vec<u64>,
+    /// For each sample of the node just split: whether it goes to the true child.
+    sides: Vec<bool>,
+}
+
+impl Splitter {
+    pub fn new(n_features: usize, n_classes: usize) -> Splitter {
+        Splitter {
+            features: Vec::with_capacity(n_features),
+            constants: vec![0; n_features],
+            present: Vec::new(),
+            best_present: Vec::new(),
+            scratch: Vec::new(),
+            missing: vec![0; n_classes],
+            left: vec![0; n_classes],
+            sides: Vec::new(),
+        }
+    }
+
+    /// Starts a new tree: every feature a candidate, in index order.
+    pub fn reset(&mut self, n_features: usize) {
+        self.features.clear();
+        self.features.extend(0..n_features as u32);
+    }
+
+    /// For each sample of the node [`Splitter::best_split`] last split: whether it goes
+    /// to the true child.
+    pub fn sides(&self) -> &[bool] {
+        &self.sides
+    }
+
+    /// The best split of `node`, whose first `known_constants` features are known to be
+    /// constant; also returns how many are known constant for its children.
+    pub fn best_split(
+        &mut self,
+        cx: &Context,
+        node: &NodeRows,
+        known_constants: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> (Option<Best>, usize) {
+        let known = known_constants;
+        let (mut unvisited_end, mut visited) = (self.features.len(), 0);
+        let (mut found, mut drawn) = (0, 0);
+        let mut candidate = Candidate::new();
+        // The features' layout: [known constants: drawn ones first | constants found
+        // here | not yet visited | visited].
+        while unvisited_end > known + found
+            && (visited < cx.features_per_split || visited <= found + drawn)
+        {
+            visited += 1;
+            let mut j = rng.random_range(drawn as u32..(unvisited_end - found) as u32) as usize;
+            if j < known {
+                self.features.swap(drawn, j);
+                drawn += 1;
+                continue;
+            }
+            j += found;
+            let feature = self.features[j] as usize;
+            if !self.load(cx, node, feature) {
+                self.features.swap(j, known + found);
+                found += 1;
+                continue;
+            }
+            unvisited_end -= 1;
+            self.features.swap(unvisited_end, j);
+            self.evaluate(cx, node, feature, &mut candidate);
+        }
+        // Children see the known constants in their original order, then the new ones.
+        self.features[..known].copy_from_slice(&self.constants[..known]);
+        let total = known + found;
+        self.constants[known..total].copy_from_slice(&self.features[known..total]);
+        (self.resolve(cx, node, &candidate), total)
+    }
+
+    /// Loads the node's present values of `feature` as sorted keys, and counts the
+    /// classes of its missing ones. Returns false when the feature is constant.
+    fn load(&mut self, cx: &Context, node: &NodeRows, feature: usize) -> bool {
+        let n_rows = cx.data.n_rows;
+        let ranks = &cx.ranks[feature * n_rows..(feature + 1) * n_rows];
+        self.present.clear();
+        self.missing.fill(0);
+        let (mut lowest, mut highest) = (MISSING, 0);
+        for (i, s) in node.samples.iter().enumerate() {
+            let rank = ranks[s.row as usize];
+            if rank == MISSING {
+                self.missing[s.class as usize] += u64::from(s.weight);
+            } else {
+                (lowest, highest) = (lowest.min(rank), highest.max(rank));
+                self.present.push(u64::from(rank) << 32 | i as u64);
+            }
+        }
+        let n_missing = node.samples.len() - self.present.len();
+        if self.present.is_empty() || (lowest == highest && n_missing == 0) {
+            return false;
+        }
+        keys::sort(&mut self.present, &mut self.scratch, lowest, highest);
+        true
+    }
+
+    /// Scores the loaded feature's cuts; keeps its keys if it now holds the best cut.
+    fn evaluate(&mut self, cx: &Context, node: &NodeRows, feature: usize, best: &mut Candidate) {
+        let before = best.improvements;
+        let loaded = Loaded {
+            feature,
+            samples: node.samples,
+            totals: node.totals,
+            present: &self.present,
+            missing: &self.missing,
+            min_samples_leaf: cx.min_samples_leaf,
+        };
+        loaded.evaluate(&mut self.left, best);
+        if best.improvements != before {
+            std::mem::swap(&mut self.present, &mut self.best_present);
+        }
+    }
+
+    /// The split the best cut makes: its threshold, and each sample's side.
+    fn resolve(&mut self, cx: &Context, node: &NodeRows, candidate: &Candidate) -> Option<Best> {
+        let cut = candidate.cut?;
+        let keys = &self.best_present;
+        let column = cx.data.column(cut.feature);
+        let value = |key: u64| column[node.samples[keys::sample(key)].row as usize];
+        let threshold = match cut.true_present {
+            t if t == keys.len() => f64::INFINITY, // present against missing
+            t => midpoint(value(keys[t - 1]), value(keys[t])),
+        };
+        self.sides.clear();
+        self.sides
+            .resize(node.samples.len(), cut.missing == Branch::True);
+        for (j, &key) in keys.iter().enumerate() {
+            self.sides[keys::sample(key)] = j < cut.true_present;
+        }
+        let node_proxy = Side::of(node.totals.iter().copied()).proxy();
+        Some(Best {
+            feature: cut.feature,
+            threshold,
+            missing: cut.missing,
+            decrease: candidate.proxy - node_proxy,
+        })
+    }
+}
+
+/// A threshold between `lo < hi`: their midpoint, computed without overflow; `lo` when
+/// the midpoint rounds to `hi` or is not finite (so `lo <= t < hi` always holds).
+pub(super) fn midpoint(lo: f64, hi: f64) -> f64 {
+    let mid = lo / 2.0 + hi / 2.0;
+    if mid < hi && mid.is_finite() { mid } else { lo }
+}
