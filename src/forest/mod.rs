@@ -25,6 +25,7 @@ mod predict;
 mod tests;
 pub mod v1;
 
+
 use serde::{Deserialize, Serialize};
 
 /// The bit of a split's `extra` field that sends missing values to the false child.
