@@ -1,6 +1,6 @@
 //! Growing one tree: its bootstrap sample, then nodes depth first.
 //!
-//! The tree's distinct in-bag rows live in one array of [`Sample`]s (row, class and
+//! The tree's distinct in-bag rows live in one array of `Sample`s (row, class and
 //! weight side by side, so a node reads its classes from its own compact slice rather
 //! than from all over the data set); each node owns a contiguous slice of it and
 //! partitions it in place between its children. Every buffer is
@@ -10,8 +10,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::input::{Columns, Sample, Settings};
 use super::split::{Context, NodeRows, Splitter};
-use super::{Columns, Settings};
 use crate::forest::{Branch, Tree};
 
 /// A grown tree and what the forest needs from its training.
@@ -28,14 +28,6 @@ impl Grown {
     pub fn in_bag(&self, row: usize) -> bool {
         self.in_bag[row / 64] & (1 << (row % 64)) != 0
     }
-}
-
-/// One distinct in-bag row: its index, class and bootstrap weight (in-bag count).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Sample {
-    pub row: u32,
-    pub class: u32,
-    pub weight: u32,
 }
 
 /// A node waiting to be grown: its slice of the row array and where it hangs.

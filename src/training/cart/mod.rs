@@ -4,7 +4,7 @@
 //! * Each tree trains on a bootstrap sample (n draws with replacement), kept as per-row
 //!   weights over the distinct rows drawn; `min_samples_leaf` counts distinct rows.
 //! * Each node tries `features_per_split` features that are not constant in it (see
-//!   [`split`]) and cuts at the midpoint between consecutive distinct values that best
+//!   `split.rs`) and cuts at the midpoint between consecutive distinct values that best
 //!   lowers the weighted Gini impurity; missing values (NaN) go to whichever side is
 //!   better, and that side is recorded.
 //! * A node is a leaf when it is pure, has fewer than `2 · min_samples_leaf` (or 2)
@@ -20,6 +20,7 @@
 //! [`ALGORITHM_VERSION`] changes whenever the output for the same input would.
 
 mod grow;
+mod input;
 mod keys;
 mod ranks;
 mod scan;
@@ -33,6 +34,8 @@ use rayon::prelude::*;
 
 use crate::forest::{Forest, argmax};
 use grow::{Grown, Workspace};
+pub use input::Columns;
+use input::Settings;
 
 /// Version of the learner's output: bump it when the same data and parameters would give
 /// a different forest (e.g. a change of random streams, tie-breaking or rand's sampling).
@@ -54,67 +57,6 @@ pub struct CartParams {
     pub seed: u64,
     /// Worker threads (0 counts as 1). The result does not depend on it.
     pub threads: usize,
-}
-
-/// What the trees are grown with: the parameters, clamped to the data, and the ranks
-/// of the data's values ([`ranks`]).
-#[derive(Debug, Clone)]
-struct Settings<'a> {
-    max_depth: Option<usize>,
-    min_samples_leaf: usize,
-    features_per_split: usize,
-    seed: u64,
-    ranks: &'a [u32],
-}
-
-/// Training data: feature values column by column (NaN = missing) and class labels.
-#[derive(Debug, Clone, Copy)]
-pub struct Columns<'a> {
-    values: &'a [f64],
-    n_rows: usize,
-    n_features: usize,
-    labels: &'a [u32],
-    n_classes: usize,
-}
-
-impl<'a> Columns<'a> {
-    /// Wraps column-major `values` (`n_features` columns of `n_rows` values) and one
-    /// label below `n_classes` per row.
-    ///
-    /// # Panics
-    /// If the shapes disagree, a label is out of range, or a count is zero or too large
-    /// (rows ≤ u32::MAX): callers check their data first; this only catches their bugs.
-    pub fn new(
-        values_col_major: &'a [f64],
-        n_rows: usize,
-        n_features: usize,
-        labels: &'a [u32],
-        n_classes: usize,
-    ) -> Self {
-        assert!(
-            n_rows > 0 && n_features > 0 && n_classes > 0,
-            "empty training data"
-        );
-        assert!(u32::try_from(n_rows).is_ok() && u32::try_from(n_classes).is_ok());
-        assert_eq!(Some(values_col_major.len()), n_rows.checked_mul(n_features));
-        assert_eq!(labels.len(), n_rows, "one label per row");
-        assert!(
-            labels.iter().all(|&l| (l as usize) < n_classes),
-            "label out of range"
-        );
-        Columns {
-            values: values_col_major,
-            n_rows,
-            n_features,
-            labels,
-            n_classes,
-        }
-    }
-
-    /// The values of one feature, row by row.
-    fn column(&self, feature: usize) -> &'a [f64] {
-        &self.values[feature * self.n_rows..(feature + 1) * self.n_rows]
-    }
 }
 
 /// A trained forest and what training learned about it.

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::Columns;
+use super::input::Columns;
 
 /// The rank of a missing value (NaN): above every real rank, which is below `n_rows`.
 pub(super) const MISSING: u32 = u32::MAX;

@@ -5,7 +5,7 @@
 //! are integers (bootstrap weights), so the sums of squares are exact; they are updated
 //! in O(1) per row as the cut moves right.
 
-use super::grow::Sample;
+use super::input::Sample;
 use super::keys;
 use crate::forest::Branch;
 

@@ -20,10 +20,11 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::grow::Sample;
+use super::input::Columns;
+use super::input::Sample;
+use super::keys;
 use super::ranks::MISSING;
 use super::scan::{Candidate, Loaded, Side};
-use super::{Columns, keys};
 use crate::forest::Branch;
 
 /// What the split search needs to know about the tree being grown.
