@@ -85,7 +85,7 @@
           # The tests run once, in checks.nextest (as crane's quick-start-workspace does).
           doCheck = false;
           # build.rs asks git for the revision the models record as provenance; the
-          # sandbox has no .git, so it is passed in (src/cli.rs, SOURCE_REVISION). Only
+          # sandbox has no .git, so it is passed in (src/cli/train.rs, SOURCE_REVISION). Only
           # here, not in commonArgs: it changes with every commit and would otherwise
           # rebuild the dependencies each time.
           env = lib.optionalAttrs (sourceRevision != null) {
@@ -107,7 +107,7 @@
         inherit lib mlops version;
         inherit (pkgs) dockerTools;
         # No revision known (e.g. a `path:` flake, or a tarball without .git): "unknown",
-        # the label `cargo xtask images` writes in that case too (xtask/src/images.rs,
+        # the label `cargo xtask images` writes in that case too (xtask/src/binary.rs,
         # `revision`), so that the two builders' labels agree.
         revision = if sourceRevision != null then sourceRevision else "unknown";
       };
