@@ -1,0 +1,281 @@
+//! One pass over a training CSV: hashing, the header's layout, rows and labels.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::error::DatasetError;
+use super::parse::check_header;
+use super::parse::{CellValue, malformed, parse_feature};
+use super::table::{Dataset, Location, MAX_MAGNITUDE};
+use crate::text::{name_list, shown};
+
+/// Reads a CSV in one pass: the bytes are hashed as they stream by, and the only
+/// copy kept is the numbers and one small id per label (not a `String` per cell).
+pub fn read(path: &Path, input: impl Read, label: Option<&str>) -> Result<Dataset, DatasetError> {
+    let mut hashed = Hashed::new(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(&mut hashed);
+    let header = reader.headers().map_err(|e| read_error(path, e))?.clone();
+    let columns: Vec<String> = header.iter().map(str::to_owned).collect();
+    if columns.iter().all(String::is_empty) {
+        drop(reader);
+        let header_error = check_header(path, &columns).err();
+        return Err(match header_error {
+            Some(e) if !hashed.blank_to_end() => e,
+            _ => DatasetError::Empty { path: path.into() },
+        });
+    }
+    check_header(path, &columns)?;
+    let layout = Layout::new(path, columns, label)?;
+    let rows = layout.read_rows(path, &mut reader)?;
+    drop(reader);
+    let sha256 = hex::encode(hashed.hasher.finalize());
+    layout.finish(path, rows, sha256)
+}
+
+/// A reader that hashes what passes through it and remembers whether all of it was
+/// blank (a file of spaces and newlines is "empty", not "a header of one column").
+pub struct Hashed<R> {
+    inner: R,
+    pub hasher: Sha256,
+    blank: bool,
+}
+
+impl<R: Read> Hashed<R> {
+    pub fn new(inner: R) -> Self {
+        Hashed {
+            inner,
+            hasher: Sha256::new(),
+            blank: true,
+        }
+    }
+
+    /// True when everything read so far and everything left is blank. Stops at the first
+    /// byte that is not, so an endless input is not read to its end.
+    pub fn blank_to_end(&mut self) -> bool {
+        let mut buf = [0u8; 8192];
+        while self.blank {
+            match self.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        self.blank
+    }
+}
+
+impl<R: Read> Read for Hashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.blank = self.blank && buf[..n].iter().all(u8::is_ascii_whitespace);
+        Ok(n)
+    }
+}
+
+/// A read error: the file's own failure (a directory, a vanished disk) is `Unreadable`,
+/// anything else is the CSV's fault, with its line.
+pub fn read_error(path: &Path, e: csv::Error) -> DatasetError {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => DatasetError::Unreadable {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(io.kind(), io.to_string()),
+        },
+        _ => malformed(path, &e),
+    }
+}
+
+/// The header's shape: which column is the label, which are features.
+pub struct Layout {
+    columns: Vec<String>,
+    label_index: usize,
+}
+
+/// What one pass over the rows collects.
+pub struct RawRows {
+    features: Vec<f64>,
+    labels: Vec<u32>,
+    names: Vec<String>,
+    first_missing: Option<Location>,
+}
+
+impl Layout {
+    pub fn new(
+        path: &Path,
+        columns: Vec<String>,
+        label: Option<&str>,
+    ) -> Result<Self, DatasetError> {
+        let label_index = match label {
+            None => columns.len() - 1,
+            Some(name) => columns.iter().position(|c| c == name).ok_or_else(|| {
+                DatasetError::UnknownLabel {
+                    path: path.to_path_buf(),
+                    label: name.to_owned(),
+                    available: name_list(&columns),
+                }
+            })?,
+        };
+        Ok(Layout {
+            columns,
+            label_index,
+        })
+    }
+
+    pub fn read_rows(
+        &self,
+        path: &Path,
+        reader: &mut csv::Reader<impl Read>,
+    ) -> Result<RawRows, DatasetError> {
+        let mut rows = RawRows {
+            features: Vec::new(),
+            labels: Vec::new(),
+            names: Vec::new(),
+            first_missing: None,
+        };
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut record = csv::StringRecord::new();
+        while reader
+            .read_record(&mut record)
+            .map_err(|e| read_error(path, e))?
+        {
+            let line = record.position().map_or(0, csv::Position::line);
+            if record.len() != self.columns.len() {
+                return Err(DatasetError::Ragged {
+                    path: path.to_path_buf(),
+                    line,
+                    expected: self.columns.len(),
+                    found: record.len(),
+                });
+            }
+            for (i, cell) in record.iter().enumerate() {
+                if i == self.label_index {
+                    let label = self.label(path, line, cell, &mut ids, &mut rows.names)?;
+                    rows.labels.push(label);
+                } else {
+                    let value = self.feature(path, line, i, cell)?;
+                    if value.is_nan() && rows.first_missing.is_none() {
+                        rows.first_missing = Some(Location {
+                            line,
+                            column: i + 1,
+                            name: self.columns[i].clone(),
+                        });
+                    }
+                    rows.features.push(value);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The label's id, in order of first appearance.
+    fn label(
+        &self,
+        path: &Path,
+        line: u64,
+        cell: &str,
+        ids: &mut HashMap<String, u32>,
+        names: &mut Vec<String>,
+    ) -> Result<u32, DatasetError> {
+        if cell.is_empty() {
+            return Err(DatasetError::EmptyLabel {
+                path: path.to_path_buf(),
+                line,
+                column: self.label_index + 1,
+                name: self.columns[self.label_index].clone(),
+            });
+        }
+        if let Some(&id) = ids.get(cell) {
+            return Ok(id);
+        }
+        let id = names.len() as u32;
+        ids.insert(cell.to_owned(), id);
+        names.push(cell.to_owned());
+        Ok(id)
+    }
+
+    /// A feature value; NaN for a missing one.
+    fn feature(&self, path: &Path, line: u64, i: usize, cell: &str) -> Result<f64, DatasetError> {
+        let at = |make: fn(PathBuf, u64, usize, String, String) -> DatasetError| {
+            make(
+                path.to_path_buf(),
+                line,
+                i + 1,
+                self.columns[i].clone(),
+                shown(cell),
+            )
+        };
+        match parse_feature(cell) {
+            CellValue::Missing => Ok(f64::NAN),
+            CellValue::Invalid => Err(at(|path, line, column, name, value| {
+                DatasetError::BadFeature {
+                    path,
+                    line,
+                    column,
+                    name,
+                    value,
+                }
+            })),
+            CellValue::Value(v) if v.abs() > MAX_MAGNITUDE => {
+                Err(at(|path, line, column, name, value| {
+                    DatasetError::TooLarge {
+                        path,
+                        line,
+                        column,
+                        name,
+                        value,
+                    }
+                }))
+            }
+            CellValue::Value(v) => Ok(v),
+        }
+    }
+
+    /// Classes sorted by name, so class indices do not depend on row order.
+    pub fn finish(
+        self,
+        path: &Path,
+        rows: RawRows,
+        sha256: String,
+    ) -> Result<Dataset, DatasetError> {
+        let label_name = self.columns[self.label_index].clone();
+        if rows.labels.is_empty() {
+            return Err(DatasetError::HeaderOnly { path: path.into() });
+        }
+        if rows.names.len() < 2 {
+            return Err(DatasetError::TooFewClasses {
+                path: path.into(),
+                label: label_name,
+                count: rows.names.len(),
+                classes: rows.names.join(", "),
+            });
+        }
+        let mut order: Vec<u32> = (0..rows.names.len() as u32).collect();
+        order.sort_by(|&a, &b| rows.names[a as usize].cmp(&rows.names[b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (sorted, &id) in order.iter().enumerate() {
+            rank[id as usize] = sorted as u32;
+        }
+        let classes = order
+            .iter()
+            .map(|&id| rows.names[id as usize].clone())
+            .collect();
+        let mut columns = self.columns;
+        columns.remove(self.label_index);
+        Ok(Dataset {
+            source: path.to_path_buf(),
+            feature_names: columns,
+            label_name,
+            classes,
+            features: rows.features,
+            labels: rows.labels.iter().map(|&id| rank[id as usize]).collect(),
+            sha256,
+            first_missing: rows.first_missing,
+        })
+    }
+}
