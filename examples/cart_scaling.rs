@@ -106,11 +106,11 @@ fn time_predictions() {
         |row| forest.predict_row(row),
     );
     let old = as_v1(&forest);
-    time_rows("same row, v1 vote", |_| &same[..], |row| vote(&old, row));
+    time_rows("same row, v1 vote", |_| &same[..], |row| old.vote(row));
     time_rows(
         "150 rows, v1 vote",
         |i| iris.row(i % 150),
-        |row| vote(&old, row),
+        |row| old.vote(row),
     );
 }
 
@@ -147,29 +147,6 @@ fn as_v1(forest: &mlops::forest::Forest) -> mlops::forest::v1::Forest {
         n_classes: 3,
         trees,
     }
-}
-
-fn vote(forest: &mlops::forest::v1::Forest, row: &[f64]) -> u32 {
-    let mut votes = [0u32; 16];
-    for tree in &forest.trees {
-        let mut node = &tree.nodes[0];
-        while node.true_child != 0 {
-            let next = if row[node.feature as usize] <= node.threshold {
-                node.true_child
-            } else {
-                node.false_child
-            };
-            node = &tree.nodes[next as usize];
-        }
-        votes[node.class as usize] += 1;
-    }
-    let mut best = 0;
-    for c in 1..3 {
-        if votes[c] > votes[best] {
-            best = c;
-        }
-    }
-    best as u32
 }
 
 /// Prints the CPU and wall time per prediction of `predict` over `row(i)`.

@@ -379,3 +379,14 @@ pub fn argmax(values: &[f64]) -> u32 {
     }
     best as u32
 }
+
+/// [`argmax`] of integer counts.
+fn argmax_u32(values: &[u32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate().skip(1) {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best as u32
+}

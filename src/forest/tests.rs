@@ -214,31 +214,6 @@ fn decoding_refuses_malformed_nodes_without_panicking() {
     assert!(ciborium::from_reader::<Tree, _>(&overflow[..]).is_err());
 }
 
-/// The majority vote of format 1, as the crate predicted before distributions: each tree
-/// votes for its leaf's class, ties to the lowest class, NaN compares false.
-fn v1_vote(forest: &v1::Forest, row: &[f64]) -> u32 {
-    let mut votes = vec![0u32; forest.n_classes as usize];
-    for tree in &forest.trees {
-        let mut node = &tree.nodes[0];
-        while node.true_child != 0 {
-            let next = if row[node.feature as usize] <= node.threshold {
-                node.true_child
-            } else {
-                node.false_child
-            };
-            node = &tree.nodes[next as usize];
-        }
-        votes[node.class as usize] += 1;
-    }
-    let mut best = 0;
-    for (class, &count) in votes.iter().enumerate() {
-        if count > votes[best] {
-            best = class;
-        }
-    }
-    best as u32
-}
-
 /// A random format-1 forest laid out like smartcore's: children in pairs, breadth
 /// first; leaves keep the feature and threshold a split search left in them, and split
 /// nodes a majority class.
@@ -304,7 +279,7 @@ fn format_1_round_trips_byte_for_byte_and_predicts_the_majority_vote() {
                 .collect();
             assert_eq!(
                 forest.predict_row(&row),
-                v1_vote(&original, &row),
+                original.vote(&row),
                 "case {case} {row:?}"
             );
         }

@@ -87,6 +87,30 @@ pub struct Forest {
 /// Converts without checking; run [`super::Forest::validate`] on the result. (A split's
 /// class shares its field with the missing-values bit: a tampered class ≥ 2³¹ would
 /// send missing values to the false child, and [`super::Forest::to_v1`] then declines.)
+impl Forest {
+    /// Format 1's own prediction: each tree votes for its leaf's class, ties go to the
+    /// lowest class, and a NaN compares false. The reference a converted forest is
+    /// tested against (it must predict the same), and a baseline for benchmarks.
+    pub fn vote(&self, row: &[f64]) -> u32 {
+        let mut votes = vec![0u32; self.n_classes as usize];
+        for tree in &self.trees {
+            let mut node = &tree.nodes[0];
+            while node.true_child != 0 {
+                let next = if row[node.feature as usize] <= node.threshold {
+                    node.true_child
+                } else {
+                    node.false_child
+                };
+                node = &tree.nodes[next as usize];
+            }
+            if let Some(v) = votes.get_mut(node.class as usize) {
+                *v += 1;
+            }
+        }
+        super::argmax_u32(&votes)
+    }
+}
+
 impl From<Forest> for super::Forest {
     fn from(forest: Forest) -> Self {
         let trees = forest.trees.iter().map(convert_tree).collect();
