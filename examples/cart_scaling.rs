@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use mlops::dataset::{self, Dataset};
+use mlops::forest::{Forest, Node, Tree, v1};
 use mlops::training::cart::{self, CartParams, Columns};
 
 fn main() {
@@ -114,43 +115,38 @@ fn time_predictions() {
     );
 }
 
-fn as_v1(forest: &mlops::forest::Forest) -> mlops::forest::v1::Forest {
-    use mlops::forest::v1;
-    let trees = forest
-        .trees()
-        .iter()
-        .map(|t| v1::Tree {
-            nodes: t
-                .nodes()
-                .iter()
-                .map(|n| match n.split() {
-                    Some(s) => v1::Node {
-                        feature: s.feature,
-                        threshold: s.threshold,
-                        true_child: s.true_child,
-                        false_child: s.false_child,
-                        class: 0,
-                    },
-                    None => v1::Node {
-                        feature: 0,
-                        threshold: 0.0,
-                        true_child: 0,
-                        false_child: 0,
-                        class: t.leaf_weights(n)[0].class,
-                    },
-                })
-                .collect(),
-        })
-        .collect();
+/// The same trees as a format-1 forest (pure leaves: each leaf's class), for the
+/// baseline: the majority-vote loop format-1 models predict with.
+fn as_v1(forest: &Forest) -> v1::Forest {
+    let node = |t: &Tree, n: &Node| match n.split() {
+        Some(s) => v1::Node {
+            feature: s.feature,
+            threshold: s.threshold,
+            true_child: s.true_child,
+            false_child: s.false_child,
+            class: 0,
+        },
+        None => v1::Node {
+            feature: 0,
+            threshold: 0.0,
+            true_child: 0,
+            false_child: 0,
+            class: t.leaf_weights(n)[0].class,
+        },
+    };
+    let tree = |t: &Tree| v1::Tree {
+        nodes: t.nodes().iter().map(|n| node(t, n)).collect(),
+    };
     v1::Forest {
         n_features: 4,
         n_classes: 3,
-        trees,
+        trees: forest.trees().iter().map(tree).collect(),
     }
 }
 
-fn vote(forest: &mlops::forest::v1::Forest, row: &[f64]) -> u32 {
-    let mut votes = [0u32; 16];
+/// Format 1's majority vote (ties to the lowest class), for 3 classes.
+fn vote(forest: &v1::Forest, row: &[f64]) -> u32 {
+    let mut votes = [0u32; 3];
     for tree in &forest.trees {
         let mut node = &tree.nodes[0];
         while node.true_child != 0 {
@@ -163,13 +159,7 @@ fn vote(forest: &mlops::forest::v1::Forest, row: &[f64]) -> u32 {
         }
         votes[node.class as usize] += 1;
     }
-    let mut best = 0;
-    for c in 1..3 {
-        if votes[c] > votes[best] {
-            best = c;
-        }
-    }
-    best as u32
+    (0..3).fold(0, |best, c| if votes[c] > votes[best] { c } else { best }) as u32
 }
 
 /// Prints the CPU and wall time per prediction of `predict` over `row(i)`.

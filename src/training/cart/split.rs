@@ -204,6 +204,7 @@ impl Splitter {
             MISSING => f64::INFINITY, // present against missing
             _ => midpoint(below, above),
         };
+        debug_assert!(!threshold.is_nan(), "the cut's ranks are the node's");
         let node_proxy = Side::of(node.totals.iter().copied()).proxy();
         Some(Best {
             feature: cut.feature,
