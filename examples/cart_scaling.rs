@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use mlops::dataset::{self, Dataset};
+use mlops::forest::{Forest, Node, Tree, v1};
 use mlops::training::cart::{self, CartParams, Columns};
 
 fn main() {
@@ -114,38 +115,32 @@ fn time_predictions() {
     );
 }
 
-fn as_v1(forest: &mlops::forest::Forest) -> mlops::forest::v1::Forest {
-    use mlops::forest::v1;
-    let trees = forest
-        .trees()
-        .iter()
-        .map(|t| v1::Tree {
-            nodes: t
-                .nodes()
-                .iter()
-                .map(|n| match n.split() {
-                    Some(s) => v1::Node {
-                        feature: s.feature,
-                        threshold: s.threshold,
-                        true_child: s.true_child,
-                        false_child: s.false_child,
-                        class: 0,
-                    },
-                    None => v1::Node {
-                        feature: 0,
-                        threshold: 0.0,
-                        true_child: 0,
-                        false_child: 0,
-                        class: t.leaf_weights(n)[0].class,
-                    },
-                })
-                .collect(),
-        })
-        .collect();
+/// The same trees as a format-1 forest (pure leaves: each leaf's class), for the
+/// baseline: the majority-vote loop format-1 models predict with.
+fn as_v1(forest: &Forest) -> v1::Forest {
+    let node = |t: &Tree, n: &Node| match n.split() {
+        Some(s) => v1::Node {
+            feature: s.feature,
+            threshold: s.threshold,
+            true_child: s.true_child,
+            false_child: s.false_child,
+            class: 0,
+        },
+        None => v1::Node {
+            feature: 0,
+            threshold: 0.0,
+            true_child: 0,
+            false_child: 0,
+            class: t.leaf_weights(n)[0].class,
+        },
+    };
+    let tree = |t: &Tree| v1::Tree {
+        nodes: t.nodes().iter().map(|n| node(t, n)).collect(),
+    };
     v1::Forest {
         n_features: 4,
         n_classes: 3,
-        trees,
+        trees: forest.trees().iter().map(tree).collect(),
     }
 }
 

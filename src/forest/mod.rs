@@ -16,7 +16,7 @@
 //! so only the integer weights are kept in memory.
 //!
 //! A row value that is NaN is missing; every split records which child missing values
-//! go to. The serialised form (`encoding.rs`) is compact CBOR; [`v1`] reads and writes the
+//! go to. The serialised form (module `encoding`) is compact CBOR; [`v1`] reads and writes the
 //! format-1 model files, whose leaves hold one class.
 
 mod encoding;
@@ -50,7 +50,7 @@ pub enum Branch {
 /// | `feature`     | the feature index                        | kept for the v1 format only    |
 /// | `true_child`  | index of the true child (> 0)            | 0                              |
 /// | `false_child` | index of the false child                 | first of its class weights     |
-/// | `extra`       | the `MISSING_TO_FALSE` bit, plus a class kept for the v1 format | one past its last class weight |
+/// | `extra`       | the missing-to-false bit (bit 31), plus a class kept for the v1 format | one past its last class weight |
 ///
 /// The missing-values bit lives in `extra`, away from `feature`: the prediction loop
 /// reads `feature` on its critical path and should not have to mask it.

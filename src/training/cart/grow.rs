@@ -1,17 +1,19 @@
 //! Growing one tree: its bootstrap sample, then nodes depth first.
 //!
-//! The tree's distinct in-bag rows live in one array of `Sample`s (row, class and
-//! weight side by side, so a node reads its classes from its own compact slice rather
-//! than from all over the data set); each node owns a contiguous slice of it and
-//! partitions it in place between its children. Every buffer is
-//! allocated once per worker ([`Workspace`]) and reused by every node and tree, so
-//! memory is O(rows + nodes) and a node costs O(rows in it × features tried × log).
+//! The tree's distinct in-bag rows live in one array of [`Sample`]s; each node owns a
+//! contiguous slice of it and partitions it in place between its children. Every buffer
+//! is allocated once per worker ([`Workspace`]) and reused by every node and tree, so
+//! memory is O(rows + nodes) and a node costs O(rows in it × features tried) plus the
+//! sorting of its values.
+
+use std::collections::HashMap;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::input::{Columns, Sample, Settings};
-use super::split::{Context, NodeRows, Splitter};
+use super::input::{Columns, Kind, Sample, Settings};
+use super::ranks::{LocalRanks, partition_by};
+use super::split::{Best, Context, NodeRows, Splitter};
 use crate::forest::{Branch, Tree};
 
 /// A grown tree and what the forest needs from its training.
@@ -46,8 +48,13 @@ pub(super) struct Workspace {
     weights: Vec<u32>,
     /// The distinct in-bag rows, ascending within each node; each node owns a slice.
     samples: Vec<Sample>,
-    /// Scratch space for [`partition`].
+    /// The tree's distinct kinds, and the index of each.
+    kinds: Vec<Kind>,
+    kind_ids: HashMap<Kind, u32>,
+    /// Scratch space for partitioning samples.
     false_samples: Vec<Sample>,
+    /// The samples' ranks, partitioned with them.
+    local_ranks: LocalRanks,
     /// Weighted class counts of the node being grown.
     totals: Vec<u64>,
     stack: Vec<Frame>,
@@ -55,11 +62,14 @@ pub(super) struct Workspace {
 }
 
 impl Workspace {
-    pub fn new(data: &Columns) -> Workspace {
+    pub fn new(data: &Columns, settings: &Settings) -> Workspace {
         Workspace {
             weights: vec![0; data.n_rows],
             samples: Vec::with_capacity(data.n_rows),
+            kinds: Vec::new(),
+            kind_ids: HashMap::new(),
             false_samples: Vec::with_capacity(data.n_rows),
+            local_ranks: LocalRanks::new(data, settings.features_per_split),
             totals: vec![0; data.n_classes],
             stack: Vec::new(),
             splitter: Splitter::new(data.n_features, data.n_classes),
@@ -95,15 +105,33 @@ impl Workspace {
         self.set_samples(data);
     }
 
-    /// The samples: the rows of nonzero weight, ascending.
+    /// The samples: the rows of nonzero weight, ascending; kinds numbered in order of
+    /// appearance.
     fn set_samples(&mut self, data: &Columns) {
         self.samples.clear();
+        self.kinds.clear();
+        self.kind_ids.clear();
         for (row, (&weight, &class)) in self.weights.iter().zip(data.labels).enumerate() {
             if weight > 0 {
-                let row = row as u32;
-                self.samples.push(Sample { row, class, weight });
+                let kind = Kind { class, weight };
+                let next = self.kinds.len() as u32;
+                let id = *self.kind_ids.entry(kind).or_insert(next);
+                if id == next {
+                    self.kinds.push(kind);
+                }
+                self.samples.push(Sample {
+                    row: row as u32,
+                    kind: id,
+                });
             }
         }
+    }
+
+    /// Reads the shared ranks only, as for data too wide to copy ranks per worker.
+    #[cfg(test)]
+    pub(super) fn without_local_ranks(mut self) -> Workspace {
+        self.local_ranks.disable();
+        self
     }
 
     /// Grows a tree on every row once, without a bootstrap sample: tests check exact
@@ -131,6 +159,8 @@ impl Workspace {
         let mut tree = Tree::default();
         let mut decrease = vec![0.0; data.n_features];
         self.splitter.reset(data.n_features);
+        self.local_ranks
+            .fill(settings.ranks, data.n_rows, &self.samples);
         self.stack.clear();
         self.stack.push(Frame {
             start: 0,
@@ -159,43 +189,66 @@ impl Workspace {
         decrease: &mut [f64],
         rng: &mut ChaCha8Rng,
     ) -> u32 {
-        let samples = &self.samples[frame.start..frame.end];
-        self.totals.fill(0);
-        for s in samples {
-            self.totals[s.class as usize] += u64::from(s.weight);
-        }
-        let n = samples.len();
-        let pure = self.totals.iter().filter(|&&w| w > 0).count() <= 1;
-        let too_deep = settings.max_depth.is_some_and(|d| frame.depth >= d);
-        let too_small = n < 2 || n < 2 * settings.min_samples_leaf;
-        let split = if pure || too_deep || too_small {
-            None
-        } else {
-            let cx = Context {
-                data,
-                ranks: settings.ranks,
-                features_per_split: settings.features_per_split,
-                min_samples_leaf: settings.min_samples_leaf,
-            };
-            let node = NodeRows {
-                samples,
-                totals: &self.totals,
-            };
-            let (best, constants) =
-                self.splitter
-                    .best_split(&cx, &node, frame.known_constants, rng);
-            best.map(|b| (b, constants))
-        };
-        let Some((best, known_constants)) = split else {
+        let Some((best, known_constants)) = self.find_split(data, settings, frame, rng) else {
             // Weights are bootstrap counts: at most n_rows ≤ u32::MAX in total.
             let weights = self.totals.iter().enumerate();
             return tree.push_leaf(weights.map(|(c, &w)| (c as u32, w as u32)));
         };
         decrease[best.feature] += best.decrease;
         let index = tree.push_split(best.feature as u32, best.threshold, best.missing);
+        self.push_children(frame, index, known_constants);
+        index
+    }
+
+    /// Counts the node's classes into `totals`; then, unless the node must be a leaf,
+    /// searches its best split (with the number of constant features its children know).
+    fn find_split(
+        &mut self,
+        data: &Columns,
+        settings: &Settings,
+        frame: Frame,
+        rng: &mut ChaCha8Rng,
+    ) -> Option<(Best, usize)> {
+        let samples = &self.samples[frame.start..frame.end];
+        self.totals.fill(0);
+        for s in samples {
+            let kind = self.kinds[s.kind as usize];
+            self.totals[kind.class as usize] += u64::from(kind.weight);
+        }
+        let n = samples.len();
+        let pure = self.totals.iter().filter(|&&w| w > 0).count() <= 1;
+        let too_deep = settings.max_depth.is_some_and(|d| frame.depth >= d);
+        if pure || too_deep || n < 2 || n < 2 * settings.min_samples_leaf {
+            return None;
+        }
+        let cx = Context {
+            data,
+            features_per_split: settings.features_per_split,
+            min_samples_leaf: settings.min_samples_leaf,
+        };
+        let ranks = self
+            .local_ranks
+            .node(settings.ranks, data.n_rows, frame.start);
+        let node = NodeRows {
+            samples,
+            kinds: &self.kinds,
+            totals: &self.totals,
+            ranks,
+        };
+        let (best, constants) = self
+            .splitter
+            .best_split(&cx, &node, frame.known_constants, rng);
+        best.map(|b| (b, constants))
+    }
+
+    /// Partitions the node split at `index` between its children and schedules them.
+    fn push_children(&mut self, frame: Frame, index: u32, known_constants: usize) {
+        // The partitions are stable: rows stay ascending within every node, so reads
+        // indexed by row walk memory forward.
         let slice = &mut self.samples[frame.start..frame.end];
         let sides = self.splitter.sides();
-        let mid = frame.start + partition(slice, &mut self.false_samples, sides);
+        let mid = frame.start + partition_by(slice, &mut self.false_samples, sides);
+        self.local_ranks.partition(frame.start, frame.end, sides);
         let child = |start, end, side| Frame {
             start,
             end,
@@ -206,27 +259,5 @@ impl Workspace {
         // The true child pops first: nodes are numbered depth first, true side first.
         self.stack.push(child(mid, frame.end, Branch::False));
         self.stack.push(child(frame.start, mid, Branch::True));
-        index
     }
-}
-
-/// Moves the samples whose `sides` entry is true to the front, keeping the order of
-/// each side (`false_samples` is scratch space); returns how many go true.
-///
-/// Rows stay ascending within every node, so reads indexed by row walk memory forward
-/// and the radix sort's stability gives the keys' order.
-fn partition(samples: &mut [Sample], false_samples: &mut Vec<Sample>, sides: &[bool]) -> usize {
-    false_samples.clear();
-    let mut n_true = 0;
-    for i in 0..samples.len() {
-        let s = samples[i];
-        if sides[i] {
-            samples[n_true] = s;
-            n_true += 1;
-        } else {
-            false_samples.push(s);
-        }
-    }
-    samples[n_true..].copy_from_slice(false_samples);
-    n_true
 }

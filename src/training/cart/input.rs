@@ -1,4 +1,5 @@
-//! What the learner reads: the training data, and the settings trees grow with.
+//! What the learner reads: the training data, the settings trees grow with, and the
+//! rows of one tree.
 
 /// What the trees are grown with: the parameters, clamped to the data, and the ranks
 /// of the data's values ([`super::ranks`]).
@@ -61,10 +62,18 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// One distinct in-bag row: its index, class and bootstrap weight (in-bag count).
-#[derive(Debug, Clone, Copy)]
+/// One distinct in-bag row: its index and its [`Kind`] (an index into the tree's kinds).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Sample {
     pub row: u32,
+    pub kind: u32,
+}
+
+/// What the split search counts for a sample: its class and bootstrap weight (in-bag
+/// count). A tree has few distinct kinds (classes × small counts), so sort keys carry a
+/// kind's index, and its class and weight come from a table that stays in cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Kind {
     pub class: u32,
     pub weight: u32,
 }

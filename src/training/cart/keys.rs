@@ -1,5 +1,9 @@
-//! A node's sort keys, `rank << 32 | i` for its sample `i` (see [`super::ranks`]), and
-//! their sorting: by comparison for small nodes, by radix in linear time for large ones.
+//! A node's sort keys, `rank << 32 | kind` for each sample whose value is present (see
+//! [`super::ranks`] and [`super::grow::Kind`]), and their sorting: by comparison for
+//! small nodes, by radix in linear time for large ones.
+//!
+//! Only the order of ranks matters to the split search: keys of equal rank may come in
+//! any order (they are never cut apart).
 
 /// Nodes with fewer keys than this sort by comparison; larger ones by radix.
 const RADIX_MIN_LEN: usize = 512;
@@ -12,14 +16,14 @@ pub(super) fn rank(key: u64) -> u32 {
     (key >> 32) as u32
 }
 
-/// The sample part of a key: an index into the node's samples.
+/// The kind part of a key: an index into the tree's kinds.
 #[inline]
-pub(super) fn sample(key: u64) -> usize {
+pub(super) fn kind(key: u64) -> usize {
     key as u32 as usize
 }
 
-/// Sorts keys whose samples ascend and whose ranks lie in `lowest..=highest` into
-/// ascending order (`scratch` is working space).
+/// Sorts keys whose ranks lie in `lowest..=highest` by rank (`scratch` is working
+/// space).
 pub(super) fn sort(keys: &mut Vec<u64>, scratch: &mut Vec<u64>, lowest: u32, highest: u32) {
     if keys.len() < RADIX_MIN_LEN {
         keys.sort_unstable();
@@ -28,9 +32,7 @@ pub(super) fn sort(keys: &mut Vec<u64>, scratch: &mut Vec<u64>, lowest: u32, hig
     }
 }
 
-/// A least-significant-digit radix sort on `rank - lowest`. It is stable, so samples
-/// still ascend within a rank: the result is the keys' ascending order, as a comparison
-/// sort gives.
+/// A least-significant-digit radix sort on `rank - lowest`.
 pub(super) fn radix_sort(keys: &mut Vec<u64>, scratch: &mut Vec<u64>, lowest: u32, highest: u32) {
     let bits = u32::BITS - (highest - lowest).leading_zeros();
     let mask = (1 << RADIX_BITS) - 1;

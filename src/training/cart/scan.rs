@@ -3,10 +3,13 @@
 //! Cuts are ranked by the Gini "proxy" `Σ_c L_c² / L + Σ_c R_c² / R` (the weighted
 //! impurity decrease up to a constant of the node), as scikit-learn does. Class counts
 //! are integers (bootstrap weights), so the sums of squares are exact; they are updated
-//! in O(1) per row as the cut moves right.
+//! in O(1) per row as the cut moves right. Candidates are compared with products in
+//! floating point (see [`Candidate::offer`]): cuts whose proxies are equal or differ in
+//! the last bits may be ranked either way, always the same way for the same input.
 
-use super::input::Sample;
+use super::input::Kind;
 use super::keys;
+use super::ranks::MISSING;
 use crate::forest::Branch;
 
 /// One side of a cut: `Σ_c w_c²` and `Σ_c w_c` over its class counts `w_c`.
@@ -30,12 +33,14 @@ impl Side {
     }
 }
 
-/// A cut: the feature, how many of its sorted present values go to the true child (all
-/// of them: the cut separates present from missing values), and where missing values go.
+/// A cut: the feature, the ranks on either side of it, and where missing values go.
+/// Present values of rank `<= last_true` go to the true child; `first_false` is
+/// [`MISSING`] when the cut separates present from missing values.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Cut {
     pub feature: usize,
-    pub true_present: usize,
+    pub last_true: u32,
+    pub first_false: u32,
     pub missing: Branch,
 }
 
@@ -44,8 +49,6 @@ pub(super) struct Cut {
 pub(super) struct Candidate {
     pub proxy: f64,
     pub cut: Option<Cut>,
-    /// How many times a better cut was found (a feature that raised it holds the best).
-    pub improvements: usize,
 }
 
 impl Candidate {
@@ -53,7 +56,6 @@ impl Candidate {
         Candidate {
             proxy: f64::NEG_INFINITY,
             cut: None,
-            improvements: 0,
         }
     }
 
@@ -63,13 +65,15 @@ impl Candidate {
     /// quotients: a division per candidate cut would dominate the scan.
     #[inline]
     fn offer(&mut self, l: Side, r: Side, cut: impl FnOnce() -> Cut) {
-        let (lw, rw) = (l.weight as f64, r.weight as f64);
-        let scaled = l.squares as f64 * rw + r.squares as f64 * lw;
+        // Through i64: a signed conversion is one instruction, an unsigned one several
+        // (every count here is far below 2⁶³).
+        let float = |x: u64| x as i64 as f64;
+        let (lw, rw) = (float(l.weight), float(r.weight));
+        let scaled = float(l.squares) * rw + float(r.squares) * lw;
         let product = lw * rw;
         if scaled > self.proxy * product {
             self.proxy = scaled / product;
             self.cut = Some(cut());
-            self.improvements += 1;
         }
     }
 }
@@ -78,7 +82,9 @@ impl Candidate {
 /// counts of its missing values.
 pub(super) struct Loaded<'a> {
     pub feature: usize,
-    pub samples: &'a [Sample],
+    /// The number of samples in the node, present or missing.
+    pub n_samples: usize,
+    pub kinds: &'a [Kind],
     pub totals: &'a [u64],
     pub present: &'a [u64],
     pub missing: &'a [u64],
@@ -90,7 +96,7 @@ impl Loaded<'_> {
     /// values on either side, and present against missing values. `left` is scratch
     /// space of one count per class.
     pub fn evaluate(&self, left: &mut [u64], best: &mut Candidate) {
-        let n_missing = self.samples.len() - self.present.len();
+        let n_missing = self.n_samples - self.present.len();
         self.scan(Branch::False, left, best);
         if n_missing == 0 {
             return;
@@ -101,7 +107,8 @@ impl Loaded<'_> {
             let (l, r) = (Side::of(present), Side::of(self.missing.iter().copied()));
             best.offer(l, r, || Cut {
                 feature: self.feature,
-                true_present: self.present.len(),
+                last_true: self.present.last().map_or(0, |&k| keys::rank(k)),
+                first_false: MISSING,
                 missing: Branch::False,
             });
         }
@@ -111,7 +118,7 @@ impl Loaded<'_> {
     /// values (if any) on the `missing` side; a cut that sees none sends them to the
     /// heavier side.
     fn scan(&self, missing: Branch, left: &mut [u64], best: &mut Candidate) {
-        let n_missing = self.samples.len() - self.present.len();
+        let n_missing = self.n_samples - self.present.len();
         let missing_true = missing == Branch::True && n_missing > 0;
         if missing_true {
             left.copy_from_slice(self.missing);
@@ -128,8 +135,8 @@ impl Loaded<'_> {
         let n_present = self.present.len();
         for p in 0..n_present - 1 {
             let key = self.present[p];
-            let s = self.samples[keys::sample(key)];
-            let (class, w) = (s.class as usize, u64::from(s.weight));
+            let kind = self.kinds[keys::kind(key)];
+            let (class, w) = (kind.class as usize, u64::from(kind.weight));
             let (lc, rc) = (left[class], self.totals[class] - left[class]);
             l = Side {
                 squares: l.squares + (2 * lc + w) * w,
@@ -141,10 +148,8 @@ impl Loaded<'_> {
             };
             left[class] = lc + w;
             let (n_true, n_false) = (p + 1 + extra_true, n_present - p - 1 + extra_false);
-            if keys::rank(key) == keys::rank(self.present[p + 1])
-                || n_true < self.min_samples_leaf
-                || n_false < self.min_samples_leaf
-            {
+            let (rank, next) = (keys::rank(key), keys::rank(self.present[p + 1]));
+            if rank == next || n_true < self.min_samples_leaf || n_false < self.min_samples_leaf {
                 continue;
             }
             let route = match (n_missing, missing_true) {
@@ -155,7 +160,8 @@ impl Loaded<'_> {
             };
             best.offer(l, r, || Cut {
                 feature: self.feature,
-                true_present: p + 1,
+                last_true: rank,
+                first_false: next,
                 missing: route,
             });
         }

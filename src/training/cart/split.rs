@@ -7,12 +7,14 @@
 //!   every descendant, which then skips it without looking at it again;
 //! * a candidate feature's values in the node are sorted (as rank keys, [`super::keys`]),
 //!   and every cut between two consecutive distinct values is scored; the threshold is
-//!   their midpoint;
+//!   their midpoint. Which samples go to which child is decided on ranks, and agrees
+//!   with the threshold (`x <= t`) by construction;
 //! * missing values (NaN) are tried on either side of each cut, and alone on one side
 //!   (missing against present). A split that saw no missing values sends them to the
 //!   heavier child.
 //!
-//! The first best cut wins ties. A feature counts as constant when it cannot split the
+//! The first best cut wins ties (up to rounding, see [`super::scan`]); the order of
+//! features is the random draw's. A feature counts as constant when it cannot split the
 //! node: all its values missing, or all present values equal and none missing (unlike
 //! scikit-learn, a feature whose present values are equal still splits present against
 //! missing).
@@ -20,26 +22,27 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::input::Columns;
-use super::input::Sample;
+use super::input::{Columns, Kind, Sample};
 use super::keys;
-use super::ranks::MISSING;
+use super::ranks::{MISSING, NodeRanks};
 use super::scan::{Candidate, Loaded, Side};
 use crate::forest::Branch;
 
 /// What the split search needs to know about the tree being grown.
 pub(super) struct Context<'a> {
     pub data: &'a Columns<'a>,
-    /// Every value's rank within its feature ([`super::ranks`]), column-major.
-    pub ranks: &'a [u32],
     pub features_per_split: usize,
     pub min_samples_leaf: usize,
 }
 
-/// A node: its samples (distinct rows, ascending) and their weighted class counts.
+/// A node: its samples (distinct rows, ascending), their weighted class counts, and
+/// where to read their values' ranks.
 pub(super) struct NodeRows<'a> {
     pub samples: &'a [Sample],
+    /// The tree's kinds, which samples and keys index.
+    pub kinds: &'a [Kind],
     pub totals: &'a [u64],
+    pub ranks: NodeRanks<'a>,
 }
 
 /// The chosen split of a node. Which child each sample goes to is in
@@ -60,10 +63,9 @@ pub(super) struct Splitter {
     features: Vec<u32>,
     /// The canonical order of the known constant features, restored after each node.
     constants: Vec<u32>,
-    /// The sorted keys of the feature being evaluated, of the one holding the best cut
-    /// so far, and the radix sort's working space.
+    /// The sorted keys of the feature being evaluated, and the radix sort's working
+    /// space.
     present: Vec<u64>,
-    best_present: Vec<u64>,
     scratch: Vec<u64>,
     /// Class counts of the missing values of the loaded feature, and scan scratch.
     missing: Vec<u64>,
@@ -78,7 +80,6 @@ impl Splitter {
             features: Vec::with_capacity(n_features),
             constants: vec![0; n_features],
             present: Vec::new(),
-            best_present: Vec::new(),
             scratch: Vec::new(),
             missing: vec![0; n_classes],
             left: vec![0; n_classes],
@@ -125,7 +126,7 @@ impl Splitter {
             }
             j += found;
             let feature = self.features[j] as usize;
-            if !self.load(cx, node, feature) {
+            if !self.load(node, feature) {
                 self.features.swap(j, known + found);
                 found += 1;
                 continue;
@@ -143,21 +144,19 @@ impl Splitter {
 
     /// Loads the node's present values of `feature` as sorted keys, and counts the
     /// classes of its missing ones. Returns false when the feature is constant.
-    fn load(&mut self, cx: &Context, node: &NodeRows, feature: usize) -> bool {
-        let n_rows = cx.data.n_rows;
-        let ranks = &cx.ranks[feature * n_rows..(feature + 1) * n_rows];
+    fn load(&mut self, node: &NodeRows, feature: usize) -> bool {
         self.present.clear();
         self.missing.fill(0);
         let (mut lowest, mut highest) = (MISSING, 0);
-        for (i, s) in node.samples.iter().enumerate() {
-            let rank = ranks[s.row as usize];
+        for_each_rank(node, feature, |s, rank| {
             if rank == MISSING {
-                self.missing[s.class as usize] += u64::from(s.weight);
+                let kind = node.kinds[s.kind as usize];
+                self.missing[kind.class as usize] += u64::from(kind.weight);
             } else {
                 (lowest, highest) = (lowest.min(rank), highest.max(rank));
-                self.present.push(u64::from(rank) << 32 | i as u64);
+                self.present.push(u64::from(rank) << 32 | u64::from(s.kind));
             }
-        }
+        });
         let n_missing = node.samples.len() - self.present.len();
         if self.present.is_empty() || (lowest == highest && n_missing == 0) {
             return false;
@@ -166,39 +165,46 @@ impl Splitter {
         true
     }
 
-    /// Scores the loaded feature's cuts; keeps its keys if it now holds the best cut.
+    /// Scores the loaded feature's cuts.
     fn evaluate(&mut self, cx: &Context, node: &NodeRows, feature: usize, best: &mut Candidate) {
-        let before = best.improvements;
         let loaded = Loaded {
             feature,
-            samples: node.samples,
+            n_samples: node.samples.len(),
+            kinds: node.kinds,
             totals: node.totals,
             present: &self.present,
             missing: &self.missing,
             min_samples_leaf: cx.min_samples_leaf,
         };
         loaded.evaluate(&mut self.left, best);
-        if best.improvements != before {
-            std::mem::swap(&mut self.present, &mut self.best_present);
-        }
     }
 
-    /// The split the best cut makes: its threshold, and each sample's side.
+    /// The split the best cut makes: each sample's side, and the threshold between the
+    /// values on either side of the cut.
     fn resolve(&mut self, cx: &Context, node: &NodeRows, candidate: &Candidate) -> Option<Best> {
         let cut = candidate.cut?;
-        let keys = &self.best_present;
         let column = cx.data.column(cut.feature);
-        let value = |key: u64| column[node.samples[keys::sample(key)].row as usize];
-        let threshold = match cut.true_present {
-            t if t == keys.len() => f64::INFINITY, // present against missing
-            t => midpoint(value(keys[t - 1]), value(keys[t])),
-        };
+        let missing_true = cut.missing == Branch::True;
+        let (mut below, mut above) = (f64::NAN, f64::INFINITY);
         self.sides.clear();
-        self.sides
-            .resize(node.samples.len(), cut.missing == Branch::True);
-        for (j, &key) in keys.iter().enumerate() {
-            self.sides[keys::sample(key)] = j < cut.true_present;
-        }
+        for_each_rank(node, cut.feature, |s, rank| {
+            if rank == cut.last_true {
+                below = column[s.row as usize];
+            } else if rank == cut.first_false {
+                above = column[s.row as usize];
+            }
+            let side = if rank == MISSING {
+                missing_true
+            } else {
+                rank <= cut.last_true
+            };
+            self.sides.push(side);
+        });
+        let threshold = match cut.first_false {
+            MISSING => f64::INFINITY, // present against missing
+            _ => midpoint(below, above),
+        };
+        debug_assert!(!threshold.is_nan(), "the cut's ranks are the node's");
         let node_proxy = Side::of(node.totals.iter().copied()).proxy();
         Some(Best {
             feature: cut.feature,
@@ -206,6 +212,25 @@ impl Splitter {
             missing: cut.missing,
             decrease: candidate.proxy - node_proxy,
         })
+    }
+}
+
+/// Calls `f` with each sample of the node and its rank of `feature`, in sample order.
+fn for_each_rank(node: &NodeRows, feature: usize, mut f: impl FnMut(&Sample, u32)) {
+    let samples = node.samples;
+    match node.ranks {
+        NodeRanks::Local {
+            ranks,
+            stride,
+            start,
+        } => {
+            let column = &ranks[feature * stride + start..][..samples.len()];
+            samples.iter().zip(column).for_each(|(s, &rank)| f(s, rank));
+        }
+        NodeRanks::Shared { ranks, n_rows } => {
+            let column = &ranks[feature * n_rows..][..n_rows];
+            samples.iter().for_each(|s| f(s, column[s.row as usize]));
+        }
     }
 }
 
