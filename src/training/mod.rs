@@ -18,8 +18,10 @@ pub use error::TrainError;
 
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
+
 use crate::dataset::Dataset;
-use crate::forest::Forest;
+use crate::forest::{Forest, argmax};
 use crate::metrics::{self, Evaluation, MetricsReport};
 use crate::model::{
     DatasetInfo, GoldenRow, HeldOutInfo, MetricsSummary, Model, ModelBody, ModelMetadata,
@@ -170,8 +172,9 @@ pub fn train(
         params,
         progress,
     )?;
-    let train_pred = fitted.forest.predict_batch(&train_rows.x);
-    let test_proba = fitted.forest.predict_proba_batch(&test_rows.x);
+    let train_proba = parallel_proba(&fitted.forest, &train_rows.x, params.threads());
+    let train_pred: Vec<u32> = train_proba.chunks_exact(n_classes).map(argmax).collect();
+    let test_proba = parallel_proba(&fitted.forest, &test_rows.x, params.threads());
     let eval = metrics::evaluate(&data.classes, &test_rows.y, &test_proba);
     let summary = MetricsSummary {
         train_accuracy: metrics::accuracy(&train_rows.y, &train_pred),
@@ -228,6 +231,22 @@ fn report(model: &Model, data: &Dataset, eval: Evaluation, took: Duration) -> Me
         confusion_matrix: eval.confusion_matrix,
         params: meta.params.clone(),
         training_time_ms: took.as_secs_f64() * 1000.0,
+    }
+}
+
+/// The probabilities of many rows, on `threads` threads: the same values as
+/// [`Forest::predict_proba_batch`], which each chunk of rows runs.
+fn parallel_proba(forest: &Forest, x: &[f64], threads: usize) -> Vec<f64> {
+    const CHUNK_ROWS: usize = 8192;
+    let width = forest.n_features().max(1);
+    let work = || -> Vec<f64> {
+        x.par_chunks(CHUNK_ROWS * width)
+            .flat_map_iter(|rows| forest.predict_proba_batch(rows))
+            .collect()
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
     }
 }
 
@@ -339,5 +358,30 @@ mod tests {
         let decoded = Model::decode("m", &a.model_bytes).unwrap();
         decoded.verify_golden().unwrap();
         assert_eq!(decoded.golden().len(), GOLDEN_ROWS);
+    }
+
+    #[test]
+    fn batch_probabilities_equal_row_probabilities_bit_for_bit() {
+        let mut d = crate::dataset::synthetic(3000, 4, 3, 9);
+        for (i, v) in d.features.iter_mut().enumerate() {
+            if i % 7 == 3 {
+                *v = f64::NAN;
+            }
+        }
+        let p = TrainParams {
+            trees: 12,
+            ..TrainParams::default()
+        };
+        let trained =
+            super::train(Source::split(&d), &p.check(4).unwrap(), "s", None, &|_| ()).unwrap();
+        let forest = trained.model.forest();
+        let batch = forest.predict_proba_batch(&d.features);
+        let mut row_p = [0.0; 3];
+        for (row, expected) in d.features.chunks_exact(4).zip(batch.chunks_exact(3)) {
+            forest.predict_proba_row(row, &mut row_p);
+            let bits = |p: &[f64]| p.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&row_p), bits(expected), "{row:?}");
+        }
+        assert_eq!(parallel_proba(forest, &d.features, 2), batch);
     }
 }
