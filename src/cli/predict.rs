@@ -50,7 +50,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     while let Some(row) = rows.next_row() {
         let (record, features) = row?;
         out_record.clone_from(record);
-        let probabilities = model.predict_proba_batch(features);
+        let probabilities = model.predict_proba_row(features);
         out_record.push_field(&model.classes()[crate::forest::argmax(&probabilities) as usize]);
         if args.probabilities {
             for p in probabilities {

@@ -88,8 +88,9 @@ impl Forest {
             return Vec::new();
         }
         let mut out = vec![0.0; rows.len() / width * k];
-        let mut votes = vec![0u32; BLOCK * k];
-        let mut has_missing = Vec::with_capacity(BLOCK);
+        let block_rows = BLOCK.min(rows.len() / width);
+        let mut votes = vec![0u32; block_rows * k];
+        let mut has_missing = Vec::with_capacity(block_rows);
         for (block, block_out) in rows.chunks(BLOCK * width).zip(out.chunks_mut(BLOCK * k)) {
             let votes = &mut votes[..block_out.len()];
             votes.fill(0);

@@ -228,6 +228,13 @@ impl Model {
         self.body.metadata.params.learner == Learner::Cart
     }
 
+    /// Class probabilities of one row, summing to 1.
+    pub fn predict_proba_row(&self, row: &[f64]) -> Vec<f64> {
+        let mut p = vec![0.0; self.classes().len()];
+        self.body.forest.predict_proba_row(row, &mut p);
+        p
+    }
+
     /// Class probabilities of every row of a row-major matrix: `classes().len()` values
     /// per row, each row summing to 1.
     pub fn predict_proba_batch(&self, rows: &[f64]) -> Vec<f64> {

@@ -164,7 +164,7 @@ fn predict_one<'a>(loaded: &'a Loaded, row: &Row) -> Result<PredictResponse<'a>,
     let mut buf = Vec::new();
     let values = checked_row(loaded.features(), row, None, &mut buf)?;
     let classes = loaded.model.classes();
-    let probabilities = loaded.model.predict_proba_batch(values);
+    let probabilities = loaded.model.predict_proba_row(values);
     let class = crate::forest::argmax(&probabilities);
     loaded.count_prediction(class);
     Ok(PredictResponse::One(Prediction {
