@@ -369,19 +369,8 @@ fn invalid(msg: String) -> ForestError {
 }
 
 /// The index of the largest value; ties go to the lowest index: how a forest turns
-/// probabilities into its prediction.
-pub fn argmax(values: &[f64]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate().skip(1) {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
-/// [`argmax`] of integer counts.
-fn argmax_u32(values: &[u32]) -> u32 {
+/// probabilities (or format 1's vote counts) into its prediction.
+pub fn argmax<T: PartialOrd + Copy>(values: &[T]) -> u32 {
     let mut best = 0;
     for (i, &v) in values.iter().enumerate().skip(1) {
         if v > values[best] {

@@ -107,7 +107,7 @@ impl Forest {
                 *v += 1;
             }
         }
-        super::argmax_u32(&votes)
+        super::argmax(&votes)
     }
 }
 

@@ -211,11 +211,6 @@ impl Model {
         &self.classes()[self.body.forest.predict_row(row) as usize]
     }
 
-    /// Predicts the class index of one row.
-    pub fn predict_index(&self, row: &[f64]) -> u32 {
-        self.body.forest.predict_row(row)
-    }
-
     /// Predicts the class index of every row of a row-major matrix of
     /// `features().len()` columns.
     pub fn predict_batch(&self, rows: &[f64]) -> Vec<u32> {
