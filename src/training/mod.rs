@@ -191,12 +191,15 @@ pub fn train(
             prediction: p,
         })
         .collect();
-    let sizes = (train_rows.y.len() as u64, test_rows.y.len() as u64);
-    let mut meta = metadata(source, params, name, source_revision, sizes, summary);
-    meta.learner_version = fitted.version;
-    meta.importances = fitted.importances;
+    let outcome = Outcome {
+        train_rows: train_rows.y.len() as u64,
+        test_rows: test_rows.y.len() as u64,
+        metrics: summary,
+        learner_version: fitted.version,
+        importances: fitted.importances,
+    };
     let body = ModelBody {
-        metadata: meta,
+        metadata: metadata(source, params, name, source_revision, outcome),
         golden,
         forest: fitted.forest,
     };
@@ -283,14 +286,22 @@ fn held_out(source: Source, params: &ValidParams) -> Result<(Rows, Rows), TrainE
     }
 }
 
+/// What fitting and evaluating produced, as the metadata records it.
+struct Outcome {
+    train_rows: u64,
+    test_rows: u64,
+    metrics: MetricsSummary,
+    learner_version: u32,
+    importances: Option<Vec<f64>>,
+}
+
 /// The model's metadata: what it reads, what it predicts, and where it came from.
 fn metadata(
     source: Source,
     params: &ValidParams,
     name: &str,
     source_revision: Option<&str>,
-    (train_rows, test_rows): (u64, u64),
-    metrics: MetricsSummary,
+    outcome: Outcome,
 ) -> ModelMetadata {
     let data = source.data;
     ModelMetadata {
@@ -298,15 +309,15 @@ fn metadata(
         features: data.feature_names.clone(),
         classes: data.classes.clone(),
         params: params.requested().clone(),
-        learner_version: 0,
-        importances: None,
+        learner_version: outcome.learner_version,
+        importances: outcome.importances,
         dataset: DatasetInfo {
             file_name: file_name(data),
             sha256: data.sha256.clone(),
             label: data.label_name.clone(),
             rows: data.rows() as u64,
-            train_rows,
-            test_rows,
+            train_rows: outcome.train_rows,
+            test_rows: outcome.test_rows,
         },
         test_data: source.test.map(|t| HeldOutInfo {
             file_name: file_name(t),
@@ -314,7 +325,7 @@ fn metadata(
         }),
         crate_version: env!("CARGO_PKG_VERSION").to_owned(),
         source_revision: source_revision.map(str::to_owned),
-        metrics,
+        metrics: outcome.metrics,
     }
 }
 
