@@ -16,39 +16,59 @@ use std::path::Path;
 
 use super::ModelError;
 
-/// The largest model file accepted, in bytes (512 MiB). A forest at the node limit
-/// ([`super::MAX_NODES`]) takes about 300 MB in the file.
-pub const MAX_MODEL_BYTES: u64 = 512 << 20;
+/// The largest model file accepted, in bytes (256 MiB). A forest at the node limit
+/// ([`crate::forest::MAX_NODES`]) takes about 150 MB in the file.
+pub const MAX_MODEL_BYTES: u64 = 256 << 20;
 
-/// The bytes of the model file at `path`; `shown` names it in messages.
-pub fn read_bounded(path: &Path, shown: &str, limit: u64) -> Result<Vec<u8>, ModelError> {
-    let unreadable = |source| ModelError::Unreadable {
-        path: shown.to_owned(),
-        source,
-    };
+/// Why a file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileProblem {
+    /// Opening or reading failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Not a regular file: what it is instead.
+    #[error("it is {0}, not a regular file")]
+    NotAFile(&'static str),
+    /// More bytes than the limit: its size (or the limit plus one when it grew while
+    /// being read), and the limit.
+    #[error("it has {0} bytes, more than the limit of {1}")]
+    TooLarge(u64, u64),
+}
+
+/// The bytes of the regular file at `path`, when it has at most `limit` of them.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, FileProblem> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
+        .open(path)?;
+    let meta = file.metadata()?;
     if !meta.is_file() {
-        return Err(ModelError::NotAFile {
-            path: shown.to_owned(),
-            kind: kind_of(meta.file_type()),
-        });
+        return Err(FileProblem::NotAFile(kind_of(meta.file_type())));
     }
-    let too_large = |size| ModelError::TooLarge {
-        path: shown.to_owned(),
-        size,
-        limit,
-    };
     if meta.len() > limit {
-        return Err(too_large(meta.len()));
+        return Err(FileProblem::TooLarge(meta.len(), limit));
     }
-    read_at_most(file, limit)
-        .map_err(unreadable)?
-        .ok_or_else(|| too_large(limit + 1))
+    read_at_most(file, limit)?.ok_or(FileProblem::TooLarge(limit + 1, limit))
+}
+
+/// The bytes of the model file at `path`; `shown` names it in messages.
+pub fn read_bounded(path: &Path, shown: &str, limit: u64) -> Result<Vec<u8>, ModelError> {
+    let path_shown = shown.to_owned();
+    read_regular(path, limit).map_err(|problem| match problem {
+        FileProblem::Io(source) => ModelError::Unreadable {
+            path: path_shown,
+            source,
+        },
+        FileProblem::NotAFile(kind) => ModelError::NotAFile {
+            path: path_shown,
+            kind,
+        },
+        FileProblem::TooLarge(size, limit) => ModelError::TooLarge {
+            path: path_shown,
+            size,
+            limit,
+        },
+    })
 }
 
 /// The whole file when it has at most `limit` bytes, else `None`.

@@ -19,7 +19,7 @@ mod v1;
 
 pub use body::{DatasetInfo, GoldenRow, HeldOutInfo, MetricsSummary, ModelBody, ModelMetadata};
 pub use error::ModelError;
-pub use file::MAX_MODEL_BYTES;
+pub use file::{FileProblem, MAX_MODEL_BYTES, read_regular};
 
 use std::path::Path;
 
