@@ -75,7 +75,9 @@ pub fn main() -> ExitCode {
         // command killed by SIGPIPE would, without an error line for a non-error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "error: {}", error_line(&e));
+            // Paths, names and values from files reach the terminal escaped.
+            let line = crate::text::printable(&error_line(&e)).into_owned();
+            let _ = writeln!(io::stderr(), "error: {line}");
             ExitCode::FAILURE
         }
     }

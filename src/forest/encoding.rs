@@ -72,15 +72,90 @@ impl Serialize for LeafRepr<'_> {
     }
 }
 
-impl<'de> Deserialize<'de> for Tree {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Tree, D::Error> {
-        deserializer.deserialize_seq(TreeVisitor)
+/// What a forest being decoded may still take: nodes and class weights, counted down
+/// as they come (see [`super::MAX_NODES`] and [`super::MAX_CLASS_WEIGHTS`]).
+pub(super) struct Budget {
+    max_nodes: usize,
+    max_weights: usize,
+    nodes: usize,
+    weights: usize,
+}
+
+impl Budget {
+    /// At most `max_nodes` nodes and `max_weights` class weights.
+    pub(super) fn new(max_nodes: usize, max_weights: usize) -> Budget {
+        Budget {
+            max_nodes,
+            max_weights,
+            nodes: max_nodes,
+            weights: max_weights,
+        }
+    }
+
+    /// The limits a model file has.
+    fn full() -> Budget {
+        Budget::new(super::MAX_NODES, super::MAX_CLASS_WEIGHTS)
     }
 }
 
-struct TreeVisitor;
+/// Decodes a forest's trees within the limits.
+pub(super) fn trees_within_limits<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Tree>, D::Error> {
+    TreesWithin(Budget::full()).deserialize(deserializer)
+}
 
-impl<'de> Visitor<'de> for TreeVisitor {
+/// A forest's trees, decoded within one [`Budget`] for all of them.
+pub(super) struct TreesWithin(pub(super) Budget);
+
+impl<'de> DeserializeSeed<'de> for TreesWithin {
+    type Value = Vec<Tree>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Tree>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TreesWithin {
+    type Value = Vec<Tree>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of trees")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Tree>, A::Error> {
+        let mut budget = self.0;
+        let mut trees = Vec::new();
+        while let Some(tree) = seq.next_element_seed(TreeVisitor {
+            budget: &mut budget,
+        })? {
+            trees.push(tree);
+        }
+        Ok(trees)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tree {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Tree, D::Error> {
+        deserializer.deserialize_seq(TreeVisitor {
+            budget: &mut Budget::full(),
+        })
+    }
+}
+
+struct TreeVisitor<'b> {
+    budget: &'b mut Budget,
+}
+
+impl<'de> DeserializeSeed<'de> for TreeVisitor<'_> {
+    type Value = Tree;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Tree, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TreeVisitor<'_> {
     type Value = Tree;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -95,11 +170,19 @@ impl<'de> Visitor<'de> for TreeVisitor {
             let seed = NodeSeed {
                 index: tree.nodes.len(),
                 weights: &mut tree.weights,
+                weights_left: &mut self.budget.weights,
+                max_weights: self.budget.max_weights,
             };
-            match seq.next_element_seed(seed)? {
-                Some(node) => tree.nodes.push(node),
-                None => return Ok(tree),
-            }
+            let Some(node) = seq.next_element_seed(seed)? else {
+                return Ok(tree);
+            };
+            self.budget.nodes = self.budget.nodes.checked_sub(1).ok_or_else(|| {
+                de::Error::custom(format!(
+                    "the forest has more than {} nodes, the limit",
+                    self.budget.max_nodes
+                ))
+            })?;
+            tree.nodes.push(node);
         }
     }
 }
@@ -108,6 +191,10 @@ impl<'de> Visitor<'de> for TreeVisitor {
 struct NodeSeed<'t> {
     index: usize,
     weights: &'t mut Vec<ClassWeight>,
+    /// Class weights the forest may still take.
+    weights_left: &'t mut usize,
+    /// All it may take, for the message.
+    max_weights: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
@@ -167,6 +254,12 @@ impl NodeSeed<'_> {
             let weight = seq
                 .next_element::<u32>()?
                 .ok_or_else(|| de::Error::custom("a leaf's last class has no weight"))?;
+            *self.weights_left = self.weights_left.checked_sub(1).ok_or_else(|| {
+                de::Error::custom(format!(
+                    "the forest has more than {} leaf class weights, the limit",
+                    self.max_weights
+                ))
+            })?;
             self.weights.push(ClassWeight { class, weight });
         }
         let end = position(self.weights.len())?;

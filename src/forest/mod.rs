@@ -27,6 +27,18 @@ pub mod v1;
 
 use serde::{Deserialize, Serialize};
 
+/// The most features a forest may test. A model file names each one, and the server
+/// indexes them by name; far beyond any table a forest is trained on in memory.
+pub const MAX_FEATURES: usize = 100_000;
+/// The most classes a forest may have. The server keeps a counter per class and
+/// `/metrics` prints one line per class, so this bounds both.
+pub const MAX_CLASSES: usize = 10_000;
+/// The most nodes over all trees: 16,777,216 nodes take 400 MB in memory (a fully grown
+/// 100-tree forest on about 800,000 noisy rows).
+pub const MAX_NODES: usize = 1 << 24;
+/// The most class weights over all leaves (a pure leaf has one), 128 MB in memory.
+pub const MAX_CLASS_WEIGHTS: usize = 1 << 24;
+
 /// The bit of a split's `extra` field that sends missing values to the false child.
 const MISSING_TO_FALSE: u32 = 1 << 31;
 
@@ -228,6 +240,9 @@ impl Tree {
 pub struct Forest {
     n_features: u32,
     n_classes: u32,
+    /// Decoded within [`MAX_NODES`] and [`MAX_CLASS_WEIGHTS`], counted as they come: a
+    /// hostile file is refused before it is all in memory.
+    #[serde(deserialize_with = "encoding::trees_within_limits")]
     trees: Vec<Tree>,
 }
 
@@ -293,9 +308,30 @@ impl Forest {
                 "the forest needs at least one feature, one class and one tree".into(),
             ));
         }
+        self.check_limits()?;
         for (t, tree) in self.trees.iter().enumerate() {
             self.validate_tree(tree)
                 .map_err(|what| invalid(format!("tree {t} {what}")))?;
+        }
+        Ok(())
+    }
+
+    /// Checks the sizes against [`MAX_FEATURES`], [`MAX_CLASSES`], [`MAX_NODES`] and
+    /// [`MAX_CLASS_WEIGHTS`].
+    fn check_limits(&self) -> Result<(), ForestError> {
+        let weights: usize = self.trees.iter().map(|t| t.weights.len()).sum();
+        let sizes = [
+            (self.n_features(), MAX_FEATURES, "features"),
+            (self.n_classes(), MAX_CLASSES, "classes"),
+            (self.n_nodes(), MAX_NODES, "nodes"),
+            (weights, MAX_CLASS_WEIGHTS, "leaf class weights"),
+        ];
+        for (count, limit, what) in sizes {
+            if count > limit {
+                return Err(invalid(format!(
+                    "it has {count} {what}, more than the limit of {limit}"
+                )));
+            }
         }
         Ok(())
     }

@@ -365,3 +365,40 @@ fn both_walks_agree_on_rows_without_missing_values() {
         assert_eq!(routed.predict_row(&row), forest.predict_row(&row));
     }
 }
+
+#[test]
+fn decoding_counts_nodes_and_class_weights_against_the_limits() {
+    use super::encoding::{Budget, TreesWithin};
+    use serde::de::DeserializeSeed;
+    /// Trees decoded within `N` nodes and `W` class weights.
+    #[derive(Debug)]
+    struct Within<const N: usize, const W: usize>(Vec<Tree>);
+    impl<'de, const N: usize, const W: usize> Deserialize<'de> for Within<N, W> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            TreesWithin(Budget::new(N, W)).deserialize(d).map(Within)
+        }
+    }
+    fn decode<const N: usize, const W: usize>(trees: &[Tree]) -> Result<Vec<Tree>, String> {
+        ciborium::from_reader::<Within<N, W>, _>(&encode(&trees)[..])
+            .map(|w| w.0)
+            .map_err(|e| format!("{e:?}"))
+    }
+    // Four nodes over two trees, five class weights over three leaves.
+    let trees = [
+        stump(0.5, &[(0, 1), (1, 2), (2, 1)], &[(1, 1)], Branch::True),
+        {
+            let mut t = Tree::default();
+            t.push_leaf([(0, 1)]);
+            t
+        },
+    ];
+    let trees = &trees[..];
+    assert_eq!(decode::<4, 5>(trees).unwrap(), trees);
+    let err = decode::<3, 5>(trees).unwrap_err();
+    assert!(err.contains("more than 3 nodes, the limit"), "{err}");
+    let err = decode::<4, 4>(trees).unwrap_err();
+    assert!(
+        err.contains("more than 4 leaf class weights, the limit"),
+        "{err}"
+    );
+}

@@ -11,6 +11,26 @@ pub enum ModelError {
         path: String,
         source: std::io::Error,
     },
+    /// A FIFO, a device, a directory: anything but a regular file.
+    #[error(
+        "'{path}' is {kind}, not a regular file; give the path of a model file written by `mlops train`"
+    )]
+    NotAFile {
+        path: String,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// Larger than a model file may be.
+    #[error(
+        "'{path}' has {size} bytes, more than the {limit} bytes a model file may have; train a smaller model (fewer trees, --max-depth or --min-samples-leaf), or check the path"
+    )]
+    TooLarge {
+        path: String,
+        /// Its size, or the limit plus one when it grew while being read.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// Not CBOR, or not our envelope.
     #[error("'{path}' is not an mlops model file ({reason}); use a file written by `mlops train`")]
     NotAModel {

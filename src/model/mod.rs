@@ -12,11 +12,14 @@
 //! The model's identity is the sha256 of the whole file, written `sha256:<hex>`.
 
 mod body;
+mod checks;
 mod error;
+mod file;
 mod v1;
 
 pub use body::{DatasetInfo, GoldenRow, HeldOutInfo, MetricsSummary, ModelBody, ModelMetadata};
 pub use error::ModelError;
+pub use file::{FileProblem, MAX_MODEL_BYTES, read_regular};
 
 use std::path::Path;
 
@@ -100,16 +103,12 @@ impl Model {
         if bytes.is_empty() {
             return Err(not_a_model("the file is empty (0 bytes)".into()));
         }
-        let envelope: Envelope = ciborium::from_reader(bytes).map_err(|e| {
-            not_a_model(format!(
-                "cannot decode it as an mlops CBOR envelope: {}",
-                cbor_problem(&e)
-            ))
-        })?;
+        let envelope: Envelope = decode_all(bytes)
+            .map_err(|e| not_a_model(format!("cannot decode it as an mlops CBOR envelope: {e}")))?;
         if envelope.format != FORMAT_TAG {
             return Err(not_a_model(format!(
                 "its format tag is '{}'",
-                envelope.format
+                crate::text::shown(&envelope.format)
             )));
         }
         if !(1..=FORMAT_VERSION).contains(&envelope.version) {
@@ -123,36 +122,15 @@ impl Model {
         if actual != envelope.body_sha256 {
             return Err(corrupt(format!(
                 "its body's sha256 is {actual}, but the file records {}",
-                envelope.body_sha256
+                crate::text::shown(&envelope.body_sha256)
             )));
         }
         let body: ModelBody = match envelope.version {
-            1 => decode_body::<v1::Body>(&envelope.body).map(ModelBody::from),
-            _ => decode_body::<ModelBody>(&envelope.body),
+            1 => decode_all::<v1::Body>(&envelope.body).map(ModelBody::from),
+            _ => decode_all::<ModelBody>(&envelope.body),
         }
-        .map_err(corrupt)?;
-        body.forest.validate().map_err(|e| corrupt(e.to_string()))?;
-        let meta = &body.metadata;
-        if meta.features.len() != body.forest.n_features()
-            || meta.classes.len() != body.forest.n_classes()
-            || meta
-                .importances
-                .as_ref()
-                .is_some_and(|i| i.len() != meta.features.len())
-        {
-            return Err(corrupt(
-                "the metadata's features or classes do not match the forest".into(),
-            ));
-        }
-        if body
-            .golden
-            .iter()
-            .any(|g| g.features.len() != meta.features.len())
-        {
-            return Err(corrupt(
-                "a golden row has the wrong number of features".into(),
-            ));
-        }
+        .map_err(|e| corrupt(format!("cannot decode the model body: {e}")))?;
+        checks::check_body(&body).map_err(corrupt)?;
         Ok(Model {
             body,
             id: digest_id(bytes),
@@ -160,13 +138,11 @@ impl Model {
         })
     }
 
-    /// Reads and checks a model file, including the golden-row replay.
+    /// Reads and checks a model file, including the golden-row replay. Only a regular
+    /// file of at most [`MAX_MODEL_BYTES`] is read.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Unreadable {
-            path: shown.clone(),
-            source,
-        })?;
+        let bytes = file::read_bounded(path, &shown, MAX_MODEL_BYTES)?;
         let model = Model::decode(&shown, &bytes)?;
         model
             .verify_golden()
@@ -262,9 +238,19 @@ fn envelope<B: Serialize>(version: u32, body: &B) -> Vec<u8> {
     out
 }
 
-fn decode_body<B: DeserializeOwned>(bytes: &[u8]) -> Result<B, String> {
-    ciborium::from_reader(bytes)
-        .map_err(|e| format!("cannot decode the model body: {}", cbor_problem(&e)))
+/// Decodes one CBOR item that must fill `bytes`: bytes after it are refused, so that
+/// nothing can ride along in a file (or a body) that otherwise checks out.
+fn decode_all<B: DeserializeOwned>(bytes: &[u8]) -> Result<B, String> {
+    let mut rest = bytes;
+    let value = ciborium::from_reader(&mut rest).map_err(|e| cbor_problem(&e))?;
+    if !rest.is_empty() {
+        return Err(format!(
+            "{} unexpected byte(s) follow its end at byte {}",
+            rest.len(),
+            bytes.len() - rest.len()
+        ));
+    }
+    Ok(value)
 }
 
 /// The `sha256:<hex>` identity of some bytes.

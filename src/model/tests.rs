@@ -122,3 +122,114 @@ fn a_smartcore_body_is_written_in_format_1_as_it_was() {
     // A cart body has no format-1 form.
     assert!(Model::from_body(tiny_body()).1.encode_as(1).is_none());
 }
+
+/// The message `decode` gives for a body, after a valid envelope around it.
+fn refusal(body: &ModelBody) -> String {
+    Model::decode("m", &Model::encode(body))
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn an_empty_golden_list_is_refused_when_the_model_has_held_out_rows() {
+    let mut body = tiny_body();
+    body.golden.clear();
+    let msg = refusal(&body);
+    assert!(
+        msg.contains("is corrupt") && msg.contains("2 held-out rows but no golden rows"),
+        "{msg}"
+    );
+    // Without held-out rows there is nothing to replay.
+    body.metadata.dataset.test_rows = 0;
+    Model::decode("m", &Model::encode(&body)).unwrap();
+}
+
+#[test]
+fn duplicate_feature_or_class_names_are_refused() {
+    let mut body = tiny_body();
+    body.metadata.features[1] = "a".into();
+    let msg = refusal(&body);
+    assert!(
+        msg.contains("the feature name 'a' appears more than once"),
+        "{msg}"
+    );
+    let mut body = tiny_body();
+    body.metadata.classes = vec!["x\u{1b}".into(), "x\u{1b}".into()];
+    let msg = refusal(&body);
+    assert!(
+        msg.contains(r"the class name 'x\u{1b}' appears more than once"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn trailing_bytes_after_the_envelope_or_the_body_are_refused() {
+    let mut bytes = Model::encode(&tiny_body());
+    let end = bytes.len();
+    bytes.push(0);
+    let msg = Model::decode("m", &bytes).unwrap_err().to_string();
+    assert!(
+        msg.contains("not an mlops model file")
+            && msg.contains(&format!(
+                "1 unexpected byte(s) follow its end at byte {end}"
+            )),
+        "{msg}"
+    );
+    // Inside the envelope, with a matching checksum.
+    let mut body = Vec::new();
+    ciborium::into_writer(&tiny_body(), &mut body).unwrap();
+    body.extend_from_slice(b"\x01\x02");
+    let envelope = Envelope {
+        format: FORMAT_TAG.into(),
+        version: FORMAT_VERSION,
+        body_sha256: hex::encode(Sha256::digest(&body)),
+        body,
+    };
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&envelope, &mut bytes).unwrap();
+    let msg = Model::decode("m", &bytes).unwrap_err().to_string();
+    assert!(
+        msg.contains("is corrupt") && msg.contains("2 unexpected byte(s)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn classes_features_and_nodes_beyond_their_limits_are_refused() {
+    use crate::forest::{Forest, MAX_CLASSES, MAX_FEATURES, Tree};
+    let leaf_tree = || {
+        let mut t = Tree::default();
+        t.push_leaf([(0, 1)]);
+        t
+    };
+    let with_forest = |n_features: usize, classes: usize, trees: Vec<Tree>| {
+        let mut body = tiny_body();
+        body.metadata.features = (0..n_features).map(|i| format!("f{i}")).collect();
+        body.metadata.classes = (0..classes).map(|i| format!("c{i}")).collect();
+        body.metadata.importances = None;
+        body.golden = vec![GoldenRow {
+            features: vec![0.0; n_features],
+            prediction: 0,
+        }];
+        body.forest = Forest::from_parts(n_features as u32, classes as u32, trees);
+        body
+    };
+    let msg = refusal(&with_forest(2, MAX_CLASSES + 1, vec![leaf_tree()]));
+    assert!(
+        msg.contains(&format!(
+            "it has {} classes, more than the limit of {MAX_CLASSES}",
+            MAX_CLASSES + 1
+        )),
+        "{msg}"
+    );
+    let msg = refusal(&with_forest(MAX_FEATURES + 1, 2, vec![leaf_tree()]));
+    assert!(msg.contains("features, more than the limit of"), "{msg}");
+    // (The node and weight budgets work while decoding; the forest's tests check them
+    // with small budgets, as a forest at the limit takes 400 MB.)
+    // At the limits' edge, a forest is fine.
+    Model::decode(
+        "m",
+        &Model::encode(&with_forest(2, MAX_CLASSES, vec![leaf_tree()])),
+    )
+    .unwrap();
+}

@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// then the process exits anyway.
     #[arg(long, env = "MLOPS_SHUTDOWN_TIMEOUT_MS", default_value_t = 5_000)]
     pub shutdown_timeout_ms: u64,
+    /// Let a SIGHUP reload serve a model whose feature names differ from the served
+    /// one's (logged at WARN with both lists); without it such a reload is refused.
+    #[arg(long, env = "MLOPS_ALLOW_FEATURE_CHANGE")]
+    pub allow_feature_change: bool,
     /// Worker threads; 0 means one per CPU, 1 runs everything on one thread.
     #[arg(long, env = "MLOPS_WORKERS", default_value_t = 0, value_parser = worker_count)]
     pub workers: usize,

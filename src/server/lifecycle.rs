@@ -8,9 +8,10 @@
 //!   once; after `--shutdown-delay-ms` (default 0) the listener closes, idle keep-alive
 //!   connections are closed and in-flight requests finish; the process exits 0 when they
 //!   have, or after `--shutdown-timeout-ms` at the latest. A second signal exits at once.
-//! * **SIGHUP** reloads the model file on a blocking thread and swaps it in atomically; a
-//!   file that fails verification is refused with a logged reason, and the old model
-//!   keeps serving.
+//! * **SIGHUP** reloads the model file (module [`super::reload`]): on a blocking thread,
+//!   within a timeout, swapped in atomically; a file that fails verification, or whose
+//!   features differ without `--allow-feature-change`, is refused with a logged reason,
+//!   and the old model keeps serving.
 //!
 //! The runtime is built here, not by the CLI: one worker per CPU by default, or a
 //! single-threaded runtime with `--workers 1` (see BENCHMARKS.md for the comparison).
@@ -25,6 +26,8 @@ use tracing_subscriber::EnvFilter;
 
 use super::config::{LogFormat, ServeArgs};
 use super::listener;
+use super::logging::EscapedFields;
+use super::reload::{self, RELOAD_TIMEOUT};
 use super::routes::app;
 use super::state::AppState;
 
@@ -44,6 +47,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     init_logging(args.log_format);
     let state = AppState::load(&args.model, args.limits())?;
+    state.allow_feature_change(args.allow_feature_change);
     {
         let loaded = state.current();
         let meta = loaded.model.metadata();
@@ -108,7 +112,7 @@ pub fn init_logging(format: LogFormat) {
         .log_internal_errors(false)
         .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {
-        LogFormat::Human => builder.try_init(),
+        LogFormat::Human => builder.fmt_fields(EscapedFields).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
 }
@@ -117,7 +121,7 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
     // Signal handlers first: a signal sent as soon as "ready" is logged must be handled.
     let term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
 
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
@@ -126,12 +130,7 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
         .local_addr()
         .context("cannot read the bound address")?;
 
-    let reloader = state.clone();
-    tokio::spawn(async move {
-        while hup.recv().await.is_some() {
-            reload(&reloader).await;
-        }
-    });
+    tokio::spawn(reload::on_signals(state.clone(), hup, RELOAD_TIMEOUT));
 
     let delay = Duration::from_millis(args.shutdown_delay_ms);
     let phase_rx = shut_down_on_signals(state.clone(), delay, term, int);
@@ -203,21 +202,4 @@ fn shut_down_on_signals(
         let _ = phase_tx.send(Phase::Forced);
     });
     phase_rx
-}
-
-/// Reloads the model file, logging the outcome; the old model serves on failure.
-async fn reload(state: &AppState) {
-    tracing::info!(path = %state.model_path().display(), "SIGHUP received: reloading the model");
-    let st = state.clone();
-    match tokio::task::spawn_blocking(move || st.reload()).await {
-        Ok(Ok(r)) if r.old == r.new => {
-            tracing::info!(model = %r.new, "model reloaded (same file content)");
-        }
-        Ok(Ok(r)) => tracing::info!(old = %r.old, new = %r.new, "model reloaded"),
-        Ok(Err(e)) => tracing::error!(
-            model = %state.current().model.id,
-            "reload failed, still serving the previous model: {e}"
-        ),
-        Err(e) => tracing::error!("reload task failed, still serving the previous model: {e}"),
-    }
 }

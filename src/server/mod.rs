@@ -4,7 +4,8 @@
 //!
 //! * bottom: [`config`] (options and limits), [`headers`], [`error`] (the one JSON error
 //!   envelope), [`json`] (request bodies, with the API's statuses for bad ones),
-//!   [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1);
+//!   [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1),
+//!   [`logging`] (log fields escaped);
 //! * messages and checks: [`v2_types`] (Open Inference Protocol messages) and [`rows`]
 //!   (rows and tensors checked against the model);
 //! * [`state`]: the serving model behind an atomic pointer, readiness, limits;
@@ -13,6 +14,7 @@
 //! * [`openapi`]: every route, registered once for the router and the OpenAPI document;
 //! * [`middleware`]: request ids, bounded concurrency, timeouts, metrics, access log;
 //! * [`routes`]: the application assembled from the routes, fallbacks and middleware;
+//! * [`reload`]: SIGHUP reloads, one at a time, within a timeout;
 //! * [`lifecycle`]: start-up, signals (graceful shutdown, SIGHUP reload) and logging.
 
 pub mod config;
@@ -21,11 +23,13 @@ pub mod headers;
 pub mod json;
 pub mod lifecycle;
 pub mod listener;
+pub mod logging;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
 pub mod predict;
+pub mod reload;
 pub mod routes;
 pub mod rows;
 pub mod state;

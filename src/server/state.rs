@@ -26,6 +26,7 @@ use super::metrics::Metrics;
 use super::rows::Features;
 use super::v2_types::model_metadata_json;
 use crate::model::{Model, ModelError, ModelMetadata};
+use crate::text::name_list;
 
 /// A verified model and everything precomputed from it.
 #[derive(Debug)]
@@ -56,9 +57,8 @@ pub struct ModelInfo<'a> {
     /// this model; `null` otherwise.
     #[schema(value_type = Option<Object>)]
     pub metrics: Option<&'a serde_json::Value>,
-    /// The model file this server loaded.
-    #[schema(value_type = String)]
-    pub path: &'a Path,
+    /// The model file this server loaded (bytes that are not UTF-8 are shown as U+FFFD).
+    pub path: &'a str,
     /// When this server loaded it, in seconds since the Unix epoch.
     pub loaded_at: u64,
 }
@@ -82,18 +82,22 @@ impl Loaded {
         let loaded_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        // JSON text is UTF-8 and a path need not be: serde refuses such a `Path`, so the
+        // path goes in lossily. With the path a string, serialising cannot fail: every
+        // other field is a string, a number or a JSON value.
         let model_json = serde_json::to_vec(&ModelInfo {
             id: &model.id,
             metadata: model.metadata(),
             metrics: training_metrics.as_ref(),
-            path,
+            path: &path.to_string_lossy(),
             loaded_at,
         })
-        .expect("model metadata serializes to JSON");
+        .expect("strings, numbers and JSON values serialize to JSON");
         let v2_metadata_json = model_metadata_json(&model);
         let features = Features::new(model.features(), model.accepts_missing());
         let class_counters = metrics.class_counters(model.classes());
         Loaded {
+            // `sha256:` and hex digits, computed here, never read from the file.
             digest: HeaderValue::from_str(&model.id).expect("a sha256 id is a valid header value"),
             model_json: model_json.into(),
             v2_metadata_json,
@@ -146,14 +150,21 @@ impl Loaded {
     }
 }
 
+/// The largest `metrics.json` read beside a model (its confusion matrix grows with the
+/// square of the classes: 10,000 classes take about 500 MB, so such a model shows none).
+const MAX_METRICS_BYTES: u64 = 64 << 20;
+
 /// Reads `metrics.json` next to the model file, if it is there, is JSON and names this
 /// model in its `model_sha256` (a stale file from another training run is left out, with
 /// a warning).
 fn read_training_metrics(model_path: &Path, model_id: &str) -> Option<serde_json::Value> {
     let path = model_path.with_file_name("metrics.json");
-    let bytes = match std::fs::read(&path) {
+    if !path.exists() {
+        return None;
+    }
+    // The same rules as the model file (a regular file, bounded), with a smaller bound.
+    let bytes = match crate::model::read_regular(&path, MAX_METRICS_BYTES) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => {
             tracing::warn!(
                 "cannot read {}: {e}; /model will show no metrics",
@@ -196,6 +207,8 @@ struct Inner {
     in_flight: Semaphore,
     metrics: Metrics,
     reload_lock: std::sync::Mutex<()>,
+    /// Whether a reload may change the feature names (`--allow-feature-change`).
+    allow_feature_change: AtomicBool,
 }
 
 /// What a successful reload replaced.
@@ -205,6 +218,36 @@ pub struct Reloaded {
     pub old: String,
     /// The id of the model served now.
     pub new: String,
+    /// The old and the new feature names, when they differ (and that was allowed).
+    pub features_changed: Option<(Vec<String>, Vec<String>)>,
+}
+
+/// Why a reload left the previous model serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The file cannot be used.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The new model takes other features: clients' rows would fail with 422.
+    #[error(
+        "the new model's features differ from the served model's (served: {}; new: {}); restart or reload with --allow-feature-change (MLOPS_ALLOW_FEATURE_CHANGE=true) to change them deliberately",
+        name_list(.old), name_list(.new)
+    )]
+    FeaturesChanged {
+        /// The served model's features.
+        old: Vec<String>,
+        /// The new model's features.
+        new: Vec<String>,
+    },
+    /// Reading and checking the file took longer than the reload timeout.
+    #[error(
+        "reading and checking the model file took longer than {} s; is it on a stalled file system? The next SIGHUP waits for this reload to end, then reloads",
+        .0.as_secs_f64()
+    )]
+    TimedOut(std::time::Duration),
+    /// The reload task failed.
+    #[error("the reload task failed: {0}")]
+    Task(String),
 }
 
 impl AppState {
@@ -223,6 +266,7 @@ impl AppState {
                 limits,
                 metrics,
                 reload_lock: std::sync::Mutex::new(()),
+                allow_feature_change: AtomicBool::new(false),
             }),
         })
     }
@@ -233,18 +277,55 @@ impl AppState {
         self.inner.current.load()
     }
 
+    /// Lets reloads change the feature names (`--allow-feature-change`); by default a
+    /// reload onto other features is refused.
+    pub fn allow_feature_change(&self, allow: bool) {
+        self.inner
+            .allow_feature_change
+            .store(allow, Ordering::Relaxed);
+    }
+
     /// Loads and verifies the model file again and swaps it in. On failure the current
     /// model keeps serving. Blocking (file I/O and the golden replay): run it off the
     /// async workers. Concurrent reloads are serialized.
-    pub fn reload(&self) -> Result<Reloaded, ModelError> {
+    pub fn reload(&self) -> Result<Reloaded, ReloadError> {
         let _one_at_a_time = self
             .inner
             .reload_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let result = Loaded::load(&self.inner.model_path, &self.inner.metrics);
+        self.finish_reload(self.load_candidate().map_err(ReloadError::from))
+    }
+
+    /// Loads and verifies the model file, without serving it: the blocking half of a
+    /// reload, which [`AppState::finish_reload`] completes.
+    pub fn load_candidate(&self) -> Result<Loaded, ModelError> {
+        Loaded::load(&self.inner.model_path, &self.inner.metrics)
+    }
+
+    /// Swaps in a loaded model unless its features differ (and that is not allowed),
+    /// and counts the reload's outcome.
+    pub fn finish_reload(
+        &self,
+        candidate: Result<Loaded, ReloadError>,
+    ) -> Result<Reloaded, ReloadError> {
+        let result = candidate.and_then(|loaded| self.swap_in(loaded));
         self.inner.metrics.count_reload(result.is_ok());
-        let loaded = result?;
+        result
+    }
+
+    fn swap_in(&self, loaded: Loaded) -> Result<Reloaded, ReloadError> {
+        let old_features = self.current().model.features().to_vec();
+        let new_features = loaded.model.features();
+        let features_changed =
+            (old_features != new_features).then(|| (old_features, new_features.to_vec()));
+        let allowed = self.inner.allow_feature_change.load(Ordering::Relaxed);
+        if let (Some((old, new)), false) = (&features_changed, allowed) {
+            return Err(ReloadError::FeaturesChanged {
+                old: old.clone(),
+                new: new.clone(),
+            });
+        }
         let new = loaded.model.id.clone();
         self.inner
             .metrics
@@ -253,6 +334,7 @@ impl AppState {
         Ok(Reloaded {
             old: old.model.id.clone(),
             new,
+            features_changed,
         })
     }
 

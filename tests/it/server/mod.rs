@@ -3,6 +3,7 @@
 
 mod errors;
 mod limits;
+mod model_files;
 mod openapi;
 mod robustness;
 mod router;

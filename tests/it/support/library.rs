@@ -12,6 +12,11 @@ pub fn model_id(path: &Path) -> String {
     mlops::model::Model::load(path).unwrap().id
 }
 
+/// The largest model file the library reads, in bytes.
+pub fn max_model_bytes() -> u64 {
+    mlops::model::MAX_MODEL_BYTES
+}
+
 /// The class name the model at `path` predicts for each row.
 pub fn predict<R: AsRef<[f64]>>(path: &Path, rows: &[R]) -> Vec<String> {
     let model = mlops::model::Model::load(path).unwrap();
@@ -105,6 +110,11 @@ impl App {
     /// The metrics, in the text `/metrics` serves.
     pub fn metrics_text(&self) -> String {
         self.state.metrics().encode()
+    }
+
+    /// Lets reloads change the feature names, as `--allow-feature-change` does.
+    pub fn allow_feature_change(&self) {
+        self.state.allow_feature_change(true);
     }
 
     /// Reloads the model file, as SIGHUP does: the old and the new model ids, or why
