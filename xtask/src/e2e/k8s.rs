@@ -273,13 +273,16 @@ fn bytes(q: &str) -> Result<String> {
     Ok((n.parse::<u64>().with_context(|| format!("memory {q:?}"))? * mult).to_string())
 }
 
-/// A Kubernetes CPU quantity (`1`, `250m`) as Docker's `--cpus`.
+/// A Kubernetes CPU quantity (`1`, `250m`) as Docker's `--cpus`, at most this machine's.
 fn cpus(q: &str) -> Result<String> {
     let milli = match q.strip_suffix('m') {
         Some(m) => m.parse::<u64>(),
         None => q.parse::<u64>().map(|c| c * 1000),
     };
     let milli = milli.with_context(|| format!("cpu {q:?}"))?;
+    // Docker refuses more CPUs than the machine has; a kubelet would not schedule there.
+    let here = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let milli = milli.min(here * 1000);
     Ok(format!("{}.{:03}", milli / 1000, milli % 1000))
 }
 
@@ -558,4 +561,57 @@ fn stop_like_kubelet(pod: &Value, c: &Value, name: &str) -> Result<String> {
     Ok(format!(
         "preStop {sleep} s + SIGTERM: exit 0 after {took:.1} s of {grace} s grace"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn quantities() {
+        assert_eq!(bytes("256Mi").unwrap(), "268435456");
+        assert_eq!(bytes("1Gi").unwrap(), "1073741824");
+        assert_eq!(cpus("250m").unwrap(), "0.250");
+        assert!(bytes("lots").is_err() && cpus("x").is_err());
+    }
+
+    #[test]
+    fn container_spec_becomes_docker_options() {
+        let pod = json!({"securityContext": {"runAsNonRoot": true, "runAsUser": 65534,
+            "runAsGroup": 65534, "fsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+                        {"name": "model", "image": {"reference": "mlops-model:x"}}]});
+        let c = json!({"image": "mlops-api:1", "command": ["/bin/mlops"], "args": ["serve"],
+            "env": [{"name": "RUST_LOG", "value": "info"}],
+            "securityContext": {"readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false,
+                "capabilities": {"drop": ["ALL"]}},
+            "resources": {"limits": {"memory": "1Mi", "cpu": "250m"}},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
+                             {"name": "model", "mountPath": "/mnt/models", "subPath": "models"}]});
+        let host = HostVolumes::from([("model".into(), PathBuf::from("/h"))]);
+        let a = docker_args(&pod, &c, &host, "n").unwrap().join(" ");
+        for want in [
+            "--entrypoint /bin/mlops",
+            "--user 65534:65534",
+            "--group-add 65534",
+            "--read-only",
+            "--security-opt no-new-privileges",
+            "--cap-drop ALL",
+            "--env RUST_LOG=info",
+            "--memory 1048576",
+            "--cpus 0.250",
+            "--tmpfs /tmp:size=16777216,mode=1777",
+            "--mount type=bind,source=/h/models,target=/mnt/models,readonly",
+        ] {
+            assert!(a.contains(want), "{want} not in {a}");
+        }
+        assert_eq!(container_args(&c).unwrap(), ["mlops-api:1", "serve"]);
+        let mut root = c.clone();
+        root["securityContext"]["runAsUser"] = json!(0);
+        assert!(
+            docker_args(&pod, &root, &host, "n").is_err(),
+            "root refused"
+        );
+    }
 }
