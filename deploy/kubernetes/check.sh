@@ -27,6 +27,10 @@ log() { echo "k8s-check: $*" >&2; }
 
 install_tools() {
   local stamp="$venv/.installed"
+  # One installer at a time (CI's step and the e2e may both arrive here).
+  mkdir -p "$tools"
+  exec 9>"$tools/.lock"
+  flock 9
   if [[ -f "$stamp" && "$(cat "$stamp")" == "${requirements[*]}" ]]; then
     return 0
   fi
@@ -47,6 +51,7 @@ install_tools() {
     "$venv/bin/pip" install --quiet "${requirements[@]}"
   echo "${requirements[*]}" >"$stamp"
 }
+# (the lock is released when the script exits)
 
 render() {
   "$venv/bin/kubectl" kustomize "$here/overlays/$1"
