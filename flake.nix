@@ -112,6 +112,10 @@
         revision = if sourceRevision != null then sourceRevision else "unknown";
       };
 
+      # The model image (nix/model-image.nix): `mkModelImage DIR` packs a trained model,
+      # `demo` the Iris model trained in the sandbox.
+      modelImage = import ./nix/model-image.nix { inherit lib pkgs mlops; };
+
       flakeApps = import ./nix/apps.nix {
         inherit
           lib
@@ -128,7 +132,12 @@
         inherit mlops;
         mlops-train-image = images.mlops-train;
         mlops-api-image = images.mlops-api;
+        mlops-model-image = modelImage.demo;
       };
+
+      # `mlops.lib.mkModelImage ./models` in another flake: the model image of a directory
+      # holding model.cbor and metrics.json.
+      lib.mkModelImage = modelImage.mkModelImage;
 
       apps.${system} = flakeApps;
 

@@ -62,6 +62,7 @@ in
   runCommand = name: env: script: drv name (env // { inherit script; });
   writeClosure = paths: drv "runtime-deps" { inherit paths; };
   file = drv "file" { };
+  jq = drv "jq" { };
   skopeo = drv "skopeo" { };
   coreutils = drv "coreutils" { };
   cargo-nextest = drv "cargo-nextest" { };

@@ -174,7 +174,7 @@ fn descriptor(media_type: &str, bytes: &[u8]) -> Value {
     json!({"mediaType": media_type, "digest": sha256_digest(bytes), "size": bytes.len()})
 }
 
-fn blob_path(bytes: &[u8]) -> String {
+pub(crate) fn blob_path(bytes: &[u8]) -> String {
     format!("blobs/sha256/{}", sha256_hex(bytes))
 }
 
@@ -230,7 +230,7 @@ pub fn image_config(
 
 /// The OCI manifest and index (canonical bytes) for a config and its layers, the index
 /// naming the image `reference` (`name:tag`) as containerd and OCI tools expect.
-fn manifest_and_index(
+pub(crate) fn manifest_and_index(
     config: &[u8],
     layers: &[Vec<u8>],
     reference: &str,

@@ -2,13 +2,15 @@
 //!
 //! * `images`: the static `mlops` binary and byte-reproducible image archives
 //!   (`target/images/mlops-{train,api}.tar`) from `nix/images.toml`, the declaration the
-//!   Nix flake reads too. See [`images`].
+//!   Nix flake reads too. See [`images`]. With `--model DIR`, also the model image
+//!   `mlops-model:<short model digest>`. See [`model_image`].
 //! * `e2e`: the container end-to-end suite (Docker engine, Compose v1 and v2, registry
 //!   push and pull). See [`e2e`].
 
 mod binary;
 mod e2e;
 mod images;
+mod model_image;
 mod repro;
 mod run;
 
@@ -37,6 +39,10 @@ enum Job {
         /// Package this (static) binary instead of building one.
         #[arg(long, value_name = "PATH")]
         binary: Option<PathBuf>,
+        /// Also pack this directory's model.cbor and metrics.json as the model image
+        /// target/images/mlops-model.tar (`mlops-model:<short model digest>`).
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
     },
     /// Run the container end-to-end suite on a Docker engine.
     E2e(e2e::Options),
@@ -45,7 +51,12 @@ enum Job {
 fn main() {
     let cli = Cli::parse();
     let result = workspace_root().and_then(|root| match cli.job {
-        Job::Images { load, binary } => images::main(&root, binary.as_deref(), load),
+        Job::Images {
+            load,
+            binary,
+            model,
+        } => images::main(&root, binary.as_deref(), load)
+            .and_then(|()| model_image::main(&root, model.as_deref(), load)),
         Job::E2e(options) => e2e::main(&root, &options),
     });
     if let Err(e) = result {

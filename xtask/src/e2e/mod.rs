@@ -5,12 +5,15 @@
 //! compares their sha256, loads and inspects the images ([`images`]), runs
 //! `docker-compose.yml` with Compose v1 and v2 ([`compose`]), pushes both images with
 //! skopeo to a local htpasswd-protected `docker-registry` and pulls them back
-//! ([`registry`]). Then it removes, by id, every container, volume, network, image,
-//! registry and daemon it created, and prints `e2e: N passed, M failed[, K skipped]`.
+//! ([`registry`]), after the Kubernetes manifests' pod specs have run under Docker and
+//! built the model image, which takes the registry round trip too ([`k8s`]). Then it
+//! removes, by id, every container, volume, network, image, registry and daemon it
+//! created, and prints `e2e: N passed, M failed[, K skipped]`.
 
 mod compose;
 mod host;
 mod images;
+mod k8s;
 mod project;
 mod registry;
 mod suite;
@@ -186,7 +189,16 @@ fn scenarios(suite: &mut Suite, ctx: &Ctx) -> Result<()> {
             &format!("no `docker compose` v2 plugin could be had ({why})"),
         ),
     }
-    registry::scenario(suite, ctx)
+    // The model image the Kubernetes scenario builds goes through the registry too.
+    let model = k8s::scenario(suite, ctx);
+    let with_model = Ctx {
+        built: ctx.built.iter().cloned().chain(model).collect(),
+        root: ctx.root.clone(),
+        work: ctx.work.clone(),
+        version: ctx.version.clone(),
+        revision: ctx.revision.clone(),
+    };
+    registry::scenario(suite, &with_model)
 }
 
 fn compare(a: &[BuiltImage], b: &[BuiltImage]) -> Result<String> {
