@@ -55,6 +55,38 @@
         ];
       };
 
+      # crane's builders take `...`: a misspelt argument would not fail, it would become
+      # an environment variable of the build and be ignored. Every crane builder is
+      # called through `crane`, which refuses any argument not in this list with an
+      # evaluation error naming it (`nix/check.sh --self-test` shows it does).
+      craneArguments = [
+        "src"
+        "pname"
+        "version"
+        "partitions"
+        "partitionType"
+        "strictDeps"
+        "cargoExtraArgs"
+        "cargoArtifacts"
+        "cargoClippyExtraArgs"
+        "doCheck"
+        "env"
+        "meta"
+        "CARGO_BUILD_TARGET"
+        "CARGO_BUILD_RUSTFLAGS"
+        "CARGO_PROFILE"
+      ];
+      crane' = lib.mapAttrs (
+        builder: f: args:
+        let
+          unknown = lib.subtractLists craneArguments (builtins.attrNames args);
+        in
+        if unknown == [ ] then
+          f args
+        else
+          throw "flake.nix: crane's ${builder} called with unexpected argument(s) ${toString unknown}; crane would ignore them (known: ${toString craneArguments})"
+      ) { inherit (craneLib) buildDepsOnly buildPackage cargoClippy cargoNextest cargoFmt; };
+
       crate = craneLib.crateNameFromCargoToml { cargoToml = ./Cargo.toml; };
       inherit (crate) version;
 
@@ -70,7 +102,7 @@
         CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
       };
 
-      cargoArtifacts = craneLib.buildDepsOnly commonArgs;
+      cargoArtifacts = crane'.buildDepsOnly commonArgs;
 
       # The commit this flake was evaluated from: `self.rev` for a clean git tree,
       # `self.dirtyRev` ("<rev>-dirty", what `cargo xtask images` records too) for a tree
@@ -78,7 +110,7 @@
       # `self.dirtyShortRev` the same way), null when neither is known.
       sourceRevision = self.rev or self.dirtyRev or null;
 
-      mlops = craneLib.buildPackage (
+      mlops = crane'.buildPackage (
         commonArgs
         // {
           inherit cargoArtifacts;
@@ -137,13 +169,13 @@
         mlops-train-image = images.mlops-train;
         mlops-api-image = images.mlops-api;
 
-        fmt = craneLib.cargoFmt {
+        fmt = crane'.cargoFmt {
           inherit src;
           inherit (crate) pname version;
           cargoExtraArgs = "--all";
         };
 
-        clippy = craneLib.cargoClippy (
+        clippy = crane'.cargoClippy (
           commonArgs
           // {
             inherit cargoArtifacts;
@@ -151,7 +183,7 @@
           }
         );
 
-        nextest = craneLib.cargoNextest (
+        nextest = crane'.cargoNextest (
           commonArgs
           // {
             inherit cargoArtifacts;
