@@ -45,14 +45,16 @@
 
       # crane's cargo file set drops everything that is not Rust or TOML; the tests read
       # data/iris.csv, so the data directory is added back (ipetkov/crane
-      # docs/source-filtering.md, "Fileset filtering"). nix/images.toml comes along as a
-      # TOML file. Only git-tracked files are visible to a git flake.
+      # docs/source-filtering.md, "Fileset filtering"). nix/ holds no Rust, only the
+      # image declaration (TOML) and Nix files: it is left out, so that editing image
+      # metadata rebuilds the images, not the binary. Only git-tracked files are visible
+      # to a git flake.
       src = lib.fileset.toSource {
         root = ./.;
-        fileset = lib.fileset.unions [
+        fileset = lib.fileset.difference (lib.fileset.unions [
           (craneLib.fileset.commonCargoSources ./.)
           ./data
-        ];
+        ]) ./nix;
       };
 
       # crane's builders take `...`: a misspelt argument would not fail, it would become
@@ -61,13 +63,11 @@
       # evaluation error naming it (`nix/check.sh --self-test` shows it does).
       craneArguments = [
         "src"
-        "pname"
-        "version"
-        "partitions"
-        "partitionType"
         "strictDeps"
         "cargoExtraArgs"
         "cargoArtifacts"
+        "cargoCheckCommand"
+        "cargoTestCommand"
         "cargoClippyExtraArgs"
         "doCheck"
         "env"
@@ -91,9 +91,9 @@
       inherit (crate) version;
 
       # Shared by every cargo derivation below, so they all reuse one dependency build.
+      # crane takes pname and version from Cargo.toml itself.
       commonArgs = {
         inherit src;
-        inherit (crate) pname version;
         strictDeps = true;
         # Overriding cargoExtraArgs drops crane's default "--locked", so it is restated.
         # Only the `mlops` package: the xtask member is the Nix-free image builder.
@@ -102,7 +102,20 @@
         CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
       };
 
-      cargoArtifacts = crane'.buildDepsOnly commonArgs;
+      # The checks build with cargo's `dev` profile, as `cargo test` and `cargo clippy` do
+      # in .ci/run: the release profile's fat LTO and single codegen unit would be paid
+      # again for every test binary. The shipped binary keeps the release profile. One
+      # dependency build serves both: it checks and builds the test dependencies with
+      # `dev` (what clippy and nextest reuse) and builds the release dependencies (what
+      # the binary reuses), instead of crane's default of all three with `release`.
+      checkProfile = "dev";
+      cargoArtifacts = crane'.buildDepsOnly (
+        commonArgs
+        // {
+          cargoCheckCommand = "cargo check --profile ${checkProfile}";
+          cargoTestCommand = "cargo test --profile ${checkProfile}";
+        }
+      );
 
       # The commit this flake was evaluated from: `self.rev` for a clean git tree,
       # `self.dirtyRev` ("<rev>-dirty", what `cargo xtask images` records too) for a tree
@@ -171,7 +184,6 @@
 
         fmt = crane'.cargoFmt {
           inherit src;
-          inherit (crate) pname version;
           cargoExtraArgs = "--all";
         };
 
@@ -179,6 +191,7 @@
           commonArgs
           // {
             inherit cargoArtifacts;
+            CARGO_PROFILE = checkProfile;
             cargoClippyExtraArgs = "--all-targets -- --deny warnings";
           }
         );
@@ -187,8 +200,7 @@
           commonArgs
           // {
             inherit cargoArtifacts;
-            partitions = 1;
-            partitionType = "count";
+            CARGO_PROFILE = checkProfile;
           }
         );
 

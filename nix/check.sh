@@ -366,11 +366,15 @@ for name, e in (("mlops", m), ("clippy", c), ("nextest", n)):
     want(e.get("CARGO_BUILD_TARGET") == "x86_64-unknown-linux-musl", f"{name}: CARGO_BUILD_TARGET x86_64-unknown-linux-musl")
     want(e.get("CARGO_BUILD_RUSTFLAGS") == "-C target-feature=+crt-static", f"{name}: CARGO_BUILD_RUSTFLAGS -C target-feature=+crt-static")
 want(m.get("CARGO_PROFILE", "release") == "release", "mlops: the release profile")
+for name, e in (("clippy", c), ("nextest", n)):
+    want(e.get("CARGO_PROFILE") == "dev", f"{name}: the dev profile (no fat LTO per test binary)")
+    want(e.get("cargoArtifacts") == m.get("cargoArtifacts"), f"{name}: the binary's dependency build")
 want(m.get("MLOPS_SOURCE_REVISION") == rev, f"mlops: MLOPS_SOURCE_REVISION = {rev} (self.rev kept)")
 want("--locked -p mlops" in m.get("buildPhase", ""), "mlops: cargo build --locked -p mlops")
 base = [v["env"] for v in closure.values() if v["env"].get("name") == "mlops-api-base.json"]
 cfg = json.loads(base[0]["text"])["config"] if base else {}
 want(cfg.get("Labels", {}).get("org.opencontainers.image.revision") == rev, f"mlops-api: revision label {rev}")
+want(not src["images-toml"] and src["iris"], "mlops: the source has data/iris.csv and not nix/images.toml")
 sys.exit(1 if bad else 0)
 PY
 }
