@@ -26,7 +26,10 @@
       # The images are linux/amd64 and the static binary targets x86_64 musl, so this
       # flake describes one system only.
       system = "x86_64-linux";
-      muslTarget = "x86_64-unknown-linux-musl";
+      # The Rust target and compiler flags of the binary, declared once for both image
+      # builders (`cargo xtask images` reads the same file).
+      platform = (builtins.fromTOML (builtins.readFile ./nix/platforms.toml)).platforms.amd64;
+      muslTarget = platform.target;
 
       pkgs = import nixpkgs {
         inherit system;
@@ -99,7 +102,7 @@
         # Only the `mlops` package: the xtask member is the Nix-free image builder.
         cargoExtraArgs = "--locked -p mlops";
         CARGO_BUILD_TARGET = muslTarget;
-        CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
+        CARGO_BUILD_RUSTFLAGS = lib.concatStringsSep " " platform.rustflags;
       };
 
       # The checks build with cargo's `dev` profile, as `cargo test` and `cargo clippy` do

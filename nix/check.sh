@@ -348,8 +348,8 @@ print(o["packages"]["mlops-api-image"])' "$outputs_json")
   # shellcheck disable=SC2016 # Nix code, not shell
   src_has="$(nix_ eval --json --impure "$flake#." "${nix_args[@]}" --apply 'f: let src = f.packages.${builtins.currentSystem}.mlops.src; in
     { images-toml = builtins.pathExists (src + "/nix/images.toml"); iris = builtins.pathExists (src + "/data/iris.csv"); }')" || return 1
-  python3 - "$outputs_json" "$shown" "$closure" "$rev${dirty:+-dirty}" "$src_has" <<'PY'
-import json, os, sys
+  python3 - "$outputs_json" "$shown" "$closure" "$rev${dirty:+-dirty}" "$src_has" "$flake" <<'PY'
+import json, os, sys, tomllib
 o = json.load(open(sys.argv[1]))
 shown = {os.path.basename(k): v["env"] for k, v in json.load(open(sys.argv[2])).items()}
 closure = json.load(open(sys.argv[3]))
@@ -362,9 +362,13 @@ def want(cond, what):
     if not cond:
         bad.append(what)
 m, c, n = env("mlops"), env("clippy"), env("nextest")
+# nix/platforms.toml is what `cargo xtask images` builds with too.
+amd64 = tomllib.load(open(os.path.join(sys.argv[6], "nix/platforms.toml"), "rb"))["platforms"]["amd64"]
+flags = " ".join(amd64["rustflags"])
+want(amd64["target"].endswith("-linux-musl") and "+crt-static" in flags, f"nix/platforms.toml: amd64 is static musl ({amd64['target']}, {flags})")
 for name, e in (("mlops", m), ("clippy", c), ("nextest", n)):
-    want(e.get("CARGO_BUILD_TARGET") == "x86_64-unknown-linux-musl", f"{name}: CARGO_BUILD_TARGET x86_64-unknown-linux-musl")
-    want(e.get("CARGO_BUILD_RUSTFLAGS") == "-C target-feature=+crt-static", f"{name}: CARGO_BUILD_RUSTFLAGS -C target-feature=+crt-static")
+    want(e.get("CARGO_BUILD_TARGET") == amd64["target"], f"{name}: CARGO_BUILD_TARGET {amd64['target']} (nix/platforms.toml)")
+    want(e.get("CARGO_BUILD_RUSTFLAGS") == flags, f"{name}: CARGO_BUILD_RUSTFLAGS {flags} (nix/platforms.toml)")
 want(m.get("CARGO_PROFILE", "release") == "release", "mlops: the release profile")
 for name, e in (("clippy", c), ("nextest", n)):
     want(e.get("CARGO_PROFILE") == "dev", f"{name}: the dev profile (no fat LTO per test binary)")

@@ -334,7 +334,7 @@ pub fn write_archives(root: &Path, binary: &Path, out_dir: &Path) -> Result<Vec<
 pub fn build(root: &Path, binary: Option<&Path>) -> Result<Vec<BuiltImage>> {
     let binary = match binary {
         Some(b) => b.to_path_buf(),
-        None => binary::build(root, false)?,
+        None => binary::build(root, &binary::platform(root, "amd64")?, false)?,
     };
     write_archives(root, &binary, &root.join("target/images"))
 }

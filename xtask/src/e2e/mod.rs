@@ -147,7 +147,8 @@ fn second_build(suite: &mut Suite, root: &Path, work: &Path, wanted: bool) -> Op
     });
     copied.then(|| {
         std::thread::spawn(move || {
-            let binary = crate::binary::build(&checkout, true)?;
+            let amd64 = crate::binary::platform(&checkout, "amd64")?;
+            let binary = crate::binary::build(&checkout, &amd64, true)?;
             crate::images::write_archives(&checkout, &binary, &checkout.join("target/images"))
         })
     })
