@@ -23,13 +23,16 @@
       rust-overlay,
     }:
     let
-      # The images are linux/amd64 and the static binary targets x86_64 musl, so this
-      # flake describes one system only.
+      # Everything is built on x86_64-linux: the linux/amd64 binary natively, the
+      # linux/arm64 one by cross-compilation (below), so this flake describes one system.
       system = "x86_64-linux";
-      # The Rust target and compiler flags of the binary, declared once for both image
-      # builders (`cargo xtask images` reads the same file).
-      platform = (builtins.fromTOML (builtins.readFile ./nix/platforms.toml)).platforms.amd64;
-      muslTarget = platform.target;
+      # The Rust target and compiler flags of the binary for each image platform,
+      # declared once for both image builders (`cargo xtask images` reads the same file).
+      platforms = (builtins.fromTOML (builtins.readFile ./nix/platforms.toml)).platforms;
+      platformArgs = platform: {
+        CARGO_BUILD_TARGET = platform.target;
+        CARGO_BUILD_RUSTFLAGS = lib.concatStringsSep " " platform.rustflags;
+      };
 
       pkgs = import nixpkgs {
         inherit system;
@@ -37,13 +40,16 @@
       };
       inherit (pkgs) lib;
 
-      # A prebuilt rustup toolchain from rust-overlay, with the musl standard library
-      # added; the same shape as crane's examples/cross-musl/flake.nix. Pinned to the
+      # A prebuilt rustup toolchain from rust-overlay, with the musl standard libraries
+      # of every platform added; the same shape as crane's examples/cross-musl/flake.nix. Pinned to the
       # release the project's machines use, so Nix's clippy and rustfmt agree with
       # `.ci/run` (rust-overlay manifests/stable/1.95.0.nix). The function form lets crane
       # splice the toolchain (ipetkov/crane docs/API.md, overrideToolchain).
       craneLib = (crane.mkLib pkgs).overrideToolchain (
-        p: p.rust-bin.stable."1.95.0".default.override { targets = [ muslTarget ]; }
+        p:
+        p.rust-bin.stable."1.95.0".default.override {
+          targets = map (platform: platform.target) (builtins.attrValues platforms);
+        }
       );
 
       # crane's cargo file set drops everything that is not Rust or TOML; the tests read
@@ -101,9 +107,8 @@
         # Overriding cargoExtraArgs drops crane's default "--locked", so it is restated.
         # Only the `mlops` package: the xtask member is the Nix-free image builder.
         cargoExtraArgs = "--locked -p mlops";
-        CARGO_BUILD_TARGET = muslTarget;
-        CARGO_BUILD_RUSTFLAGS = lib.concatStringsSep " " platform.rustflags;
-      };
+      }
+      // platformArgs platforms.amd64;
 
       # The checks build with cargo's `dev` profile, as `cargo test` and `cargo clippy` do
       # in .ci/run: the release profile's fat LTO and single codegen unit would be paid
@@ -126,10 +131,8 @@
       # `self.dirtyShortRev` the same way), null when neither is known.
       sourceRevision = self.rev or self.dirtyRev or null;
 
-      mlops = crane'.buildPackage (
-        commonArgs
-        // {
-          inherit cargoArtifacts;
+      # What the binary of each platform is built with, besides its target and flags.
+      binaryArgs = {
           # The tests run once, in checks.nextest (as crane's quick-start-workspace does).
           doCheck = false;
           # build.rs asks git for the revision the models record as provenance; the
@@ -148,42 +151,70 @@
             mainProgram = "mlops";
             platforms = [ system ];
           };
+      };
+
+      mlops = crane'.buildPackage (commonArgs // binaryArgs // { inherit cargoArtifacts; });
+
+      # linux/arm64: cargo cross-compiles to aarch64-unknown-linux-musl, as crane's
+      # examples/cross-musl does for x86_64. The flags in nix/platforms.toml link with
+      # rust-lld and musl's self-contained start files and libc, both shipped with the
+      # toolchain, so no C cross toolchain is needed. Its own dependency build, without
+      # the test dependencies: the tests cannot run on the build machine (they run for
+      # amd64 in checks.nextest).
+      arm64Args = commonArgs // platformArgs platforms.arm64;
+      mlops-arm64 = crane'.buildPackage (
+        arm64Args
+        // binaryArgs
+        // {
+          cargoArtifacts = crane'.buildDepsOnly (arm64Args // { doCheck = false; });
         }
       );
 
-      images = import ./nix/images.nix {
-        inherit lib mlops version;
-        inherit (pkgs) dockerTools;
-        # No revision known (e.g. a `path:` flake, or a tarball without .git): "unknown",
-        # the label `cargo xtask images` writes in that case too (xtask/src/binary.rs,
-        # `revision`), so that the two builders' labels agree.
-        revision = if sourceRevision != null then sourceRevision else "unknown";
-      };
+      imagesFor =
+        architecture: binary:
+        import ./nix/images.nix {
+          inherit lib version architecture;
+          mlops = binary;
+          inherit (pkgs) dockerTools;
+          # No revision known (e.g. a `path:` flake, or a tarball without .git): "unknown",
+          # the label `cargo xtask images` writes in that case too (xtask/src/binary.rs,
+          # `revision`), so that the two builders' labels agree.
+          revision = if sourceRevision != null then sourceRevision else "unknown";
+        };
+      images = imagesFor "amd64" mlops;
+      imagesArm64 = imagesFor "arm64" mlops-arm64;
 
       flakeApps = import ./nix/apps.nix {
         inherit
           lib
           pkgs
           mlops
-          images
           version
           ;
+        images = {
+          amd64 = images;
+          arm64 = imagesArm64;
+        };
       };
     in
     {
       packages.${system} = {
         default = mlops;
-        inherit mlops;
+        inherit mlops mlops-arm64;
         mlops-train-image = images.mlops-train;
         mlops-api-image = images.mlops-api;
+        mlops-train-image-arm64 = imagesArm64.mlops-train;
+        mlops-api-image-arm64 = imagesArm64.mlops-api;
       };
 
       apps.${system} = flakeApps;
 
       checks.${system} = {
-        inherit mlops;
+        inherit mlops mlops-arm64;
         mlops-train-image = images.mlops-train;
         mlops-api-image = images.mlops-api;
+        mlops-train-image-arm64 = imagesArm64.mlops-train;
+        mlops-api-image-arm64 = imagesArm64.mlops-api;
 
         fmt = crane'.cargoFmt {
           inherit src;
@@ -212,6 +243,13 @@
         image-contents = import ./nix/image-checks.nix {
           inherit pkgs mlops;
           apiImage = images.mlops-api;
+          machine = "x86-64";
+        };
+        image-contents-arm64 = import ./nix/image-checks.nix {
+          inherit pkgs;
+          mlops = mlops-arm64;
+          apiImage = imagesArm64.mlops-api;
+          machine = "ARM aarch64";
         };
       };
 

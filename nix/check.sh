@@ -313,8 +313,10 @@ for group in ("packages", "checks", "apps", "devShells"):
         print(f"{group}.{name}: {value}")
 print("formatter:", o["formatter"])
 want = {
-    "packages": ["default", "mlops", "mlops-train-image", "mlops-api-image"],
-    "checks": ["mlops", "fmt", "clippy", "nextest", "image-contents", "mlops-train-image", "mlops-api-image"],
+    "packages": ["default", "mlops", "mlops-train-image", "mlops-api-image",
+                 "mlops-arm64", "mlops-train-image-arm64", "mlops-api-image-arm64"],
+    "checks": ["mlops", "fmt", "clippy", "nextest", "image-contents", "mlops-train-image", "mlops-api-image",
+               "mlops-arm64", "image-contents-arm64", "mlops-train-image-arm64", "mlops-api-image-arm64"],
     "apps": ["train", "serve", "load", "push"],
     "devShells": ["default"],
 }
@@ -338,11 +340,12 @@ drv_check() {
   mapfile -t drvs < <(python3 -c '
 import json, sys
 o = json.load(open(sys.argv[1]))
-for k in ("mlops", "clippy", "nextest"):
+for k in ("mlops", "clippy", "nextest", "mlops-arm64"):
     print(o["checks"][k])
-print(o["packages"]["mlops-api-image"])' "$outputs_json")
-  nix_ derivation show "${nix_args[@]}" "${drvs[@]:0:3}" >"$shown" &&
-    nix_ derivation show -r "${nix_args[@]}" "${drvs[3]}" >"$closure" || return 1
+print(o["packages"]["mlops-api-image"])
+print(o["packages"]["mlops-api-image-arm64"])' "$outputs_json")
+  nix_ derivation show "${nix_args[@]}" "${drvs[@]:0:4}" >"$shown" &&
+    nix_ derivation show -r "${nix_args[@]}" "${drvs[4]}" "${drvs[5]}" >"$closure" || return 1
   rev="$(git -C "$flake" rev-parse HEAD)"
   dirty="$(git -C "$flake" status --porcelain --untracked-files=no | head -1)"
   # shellcheck disable=SC2016 # Nix code, not shell
@@ -363,21 +366,25 @@ def want(cond, what):
         bad.append(what)
 m, c, n = env("mlops"), env("clippy"), env("nextest")
 # nix/platforms.toml is what `cargo xtask images` builds with too.
-amd64 = tomllib.load(open(os.path.join(sys.argv[6], "nix/platforms.toml"), "rb"))["platforms"]["amd64"]
-flags = " ".join(amd64["rustflags"])
-want(amd64["target"].endswith("-linux-musl") and "+crt-static" in flags, f"nix/platforms.toml: amd64 is static musl ({amd64['target']}, {flags})")
-for name, e in (("mlops", m), ("clippy", c), ("nextest", n)):
-    want(e.get("CARGO_BUILD_TARGET") == amd64["target"], f"{name}: CARGO_BUILD_TARGET {amd64['target']} (nix/platforms.toml)")
-    want(e.get("CARGO_BUILD_RUSTFLAGS") == flags, f"{name}: CARGO_BUILD_RUSTFLAGS {flags} (nix/platforms.toml)")
+declared = tomllib.load(open(os.path.join(sys.argv[6], "nix/platforms.toml"), "rb"))["platforms"]
+for arch, names in (("amd64", ("mlops", "clippy", "nextest")), ("arm64", ("mlops-arm64",))):
+    target, flags = declared[arch]["target"], " ".join(declared[arch]["rustflags"])
+    want(target.endswith("-linux-musl") and "+crt-static" in flags, f"nix/platforms.toml: {arch} is static musl ({target}, {flags})")
+    for name in names:
+        e = env(name)
+        want(e.get("CARGO_BUILD_TARGET") == target, f"{name}: CARGO_BUILD_TARGET {target} (nix/platforms.toml)")
+        want(e.get("CARGO_BUILD_RUSTFLAGS") == flags, f"{name}: CARGO_BUILD_RUSTFLAGS {flags} (nix/platforms.toml)")
 want(m.get("CARGO_PROFILE", "release") == "release", "mlops: the release profile")
 for name, e in (("clippy", c), ("nextest", n)):
     want(e.get("CARGO_PROFILE") == "dev", f"{name}: the dev profile (no fat LTO per test binary)")
     want(e.get("cargoArtifacts") == m.get("cargoArtifacts"), f"{name}: the binary's dependency build")
 want(m.get("MLOPS_SOURCE_REVISION") == rev, f"mlops: MLOPS_SOURCE_REVISION = {rev} (self.rev kept)")
 want("--locked -p mlops" in m.get("buildPhase", ""), "mlops: cargo build --locked -p mlops")
-base = [v["env"] for v in closure.values() if v["env"].get("name") == "mlops-api-base.json"]
-cfg = json.loads(base[0]["text"])["config"] if base else {}
-want(cfg.get("Labels", {}).get("org.opencontainers.image.revision") == rev, f"mlops-api: revision label {rev}")
+base = [json.loads(v["env"]["text"]) for v in closure.values() if v["env"].get("name") == "mlops-api-base.json"]
+want(sorted(b.get("architecture") for b in base) == ["amd64", "arm64"], "mlops-api: one image config per architecture (amd64, arm64)")
+for b in base:
+    label = b["config"].get("Labels", {}).get("org.opencontainers.image.revision")
+    want(label == rev, f"mlops-api ({b.get('architecture')}): revision label {rev}")
 want(not src["images-toml"] and src["iris"], "mlops: the source has data/iris.csv and not nix/images.toml")
 sys.exit(1 if bad else 0)
 PY
@@ -430,7 +437,7 @@ check_app_script() {
   script="$(mktemp)"
   {
     printf '#!/usr/bin/env bash\nset -o errexit\nset -o nounset\nset -o pipefail\n'
-    printf "MLOPS_IMAGES='mlops-api=/nix/store/x-mlops-api.tar mlops-train=/nix/store/y-mlops-train.tar'\nexport MLOPS_IMAGES\n"
+    printf "MLOPS_IMAGES='mlops-api=amd64:/nix/store/x-mlops-api.tar,arm64:/nix/store/y-mlops-api.tar'\nexport MLOPS_IMAGES\n"
     printf "MLOPS_TAG='0.0.0'\nexport MLOPS_TAG\n"
     cat "$body"
   } >"$script"
