@@ -160,6 +160,24 @@ pub fn build(root: &Path, platform: &Platform, background: bool) -> Result<PathB
     Ok(binary)
 }
 
+/// The ELF machine (`e_machine`) of a Rust target's CPU.
+pub fn machine_of(target: &str) -> Result<u16> {
+    match target.split('-').next() {
+        Some("x86_64") => Ok(62),
+        Some("aarch64") => Ok(183),
+        _ => anyhow::bail!("no ELF machine known for the target {target}"),
+    }
+}
+
+/// The ELF machine (`e_machine`) of an executable.
+pub fn elf_machine(bytes: &[u8]) -> Result<u16> {
+    ensure!(
+        bytes.len() > 20 && bytes.starts_with(b"\x7fELF"),
+        "not an ELF file"
+    );
+    Ok(u16::from_le_bytes([bytes[18], bytes[19]]))
+}
+
 /// True when an ELF file asks for a dynamic loader (has a PT_INTERP program header).
 pub fn elf_is_dynamic(bytes: &[u8]) -> Result<bool> {
     ensure!(
@@ -237,6 +255,10 @@ mod tests {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         // The test binary is an ordinary dynamically linked executable.
         assert!(elf_is_dynamic(&exe).unwrap());
+        assert_eq!(
+            elf_machine(&exe).unwrap(),
+            machine_of(std::env::consts::ARCH).unwrap()
+        );
         assert!(elf_is_dynamic(b"#!/bin/sh\n").is_err());
     }
 }
