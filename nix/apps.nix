@@ -11,11 +11,17 @@
   version,
 }:
 let
-  # "name=archive" pairs for the scripts, e.g. "mlops-api=/nix/store/…-mlops-api.tar";
-  # store paths contain no spaces. Referencing the archives here is what makes
-  # `nix run .#load` / `.#push` build both images first.
+  # One "name=arch:archive,arch:archive" entry per image for the scripts, e.g.
+  # "mlops-api=amd64:/nix/store/…-mlops-api.tar,arm64:/nix/store/…-mlops-api.tar"; store
+  # paths contain no spaces or commas. Referencing the archives here is what makes
+  # `nix run .#load` / `.#push` build the images first.
   imageArchives = lib.concatStringsSep " " (
-    lib.mapAttrsToList (name: archive: "${name}=${archive}") images
+    lib.mapAttrsToList (
+      name: _:
+      "${name}=${
+        lib.concatStringsSep "," (lib.mapAttrsToList (arch: archives: "${arch}:${archives.${name}}") images)
+      }"
+    ) images.amd64
   );
 
   app =
@@ -66,7 +72,7 @@ in
 
   load = app {
     name = "mlops-load";
-    description = "Build both images and docker load them as mlops-train:${version} and mlops-api:${version}";
+    description = "Build both images for this machine's architecture and docker load them as mlops-train:${version} and mlops-api:${version}";
     # docker is the user's own client (its daemon must be reachable anyway); writeShellApplication
     # keeps the caller's PATH after runtimeInputs.
     runtimeEnv = imageEnv;
@@ -75,10 +81,11 @@ in
 
   push = app {
     name = "mlops-push";
-    description = "Push both images with skopeo to docker://\${REGISTRY:-docker.io}/$OWNER/<name>:${version}";
+    description = "Push both images, each a linux/amd64 + linux/arm64 index, with skopeo to docker://\${REGISTRY:-docker.io}/$OWNER/<name>:${version}";
     runtimeInputs = [
       pkgs.skopeo
       pkgs.coreutils
+      pkgs.jq
     ];
     runtimeEnv = imageEnv;
     text = builtins.readFile ./push.sh;

@@ -1,25 +1,36 @@
 #!/usr/bin/env bash
-# Static checks of the Nix side of the project, for machines where Nix cannot build
-# (no binary cache, no network): `.ci/run` calls `bash nix/check.sh`.
+# Checks of the Nix side of the project with a real Nix (`.ci/run` runs it):
 #
-#   * every .nix file parses (nix-instantiate --parse, Debian's nix-bin),
-#   * statix and deadnix report nothing,
-#   * flake.lock is a valid version-7 lock whose nixpkgs, crane and rust-overlay nodes are
-#     locked with a narHash and whose `original` entries match the URLs in flake.nix,
-#   * the image configurations that nix/images.nix derives from nix/images.toml are what
-#     the declaration says (evaluated without nixpkgs through nix/images-eval.nix), and
-#     the directory commands give the declared modes and owners,
-#   * the flake's outputs, evaluated against stand-ins for its inputs
-#     (nix/flake-eval.nix), are the ones the issue names, built as it says (musl,
-#     +crt-static, --locked -p mlops, one shared dependency build, data/ kept),
-#   * the bodies of the load and push apps pass shellcheck as writeShellApplication
-#     will run it,
-#   * actionlint and zizmor report nothing on .github/workflows/ci.yml.
+#   * every output of the flake evaluates: packages, checks, apps' programs, devShells,
+#     formatter (each drvPath, or app program, is printed); then `nix flake check
+#     --no-build`. Nothing is built;
+#   * the derivations run what the docs say: musl target and static flags, the release
+#     profile for the binary and a faster one for the checks, the git revision compiled in
+#     and in the image label, no nix/images.toml in the binary's source;
+#   * statix and deadnix report nothing; the bodies of the load and push apps pass
+#     ShellCheck, run as writeShellApplication runs it; actionlint and zizmor report
+#     nothing on the workflow.
 #
-# It installs what is missing (as root on Debian 12: apt-get, cargo install, npm, pip)
-# into a cache directory, never into the repository: $MLOPS_NIX_TOOLS, by default
-# ~/.cache/mlops-nix-check. Each check prints ok/FAIL/SKIP with its output; the last
-# line is `N passed, M failed` (plus `, K skipped`); the exit status is 1 if any failed.
+#   bash nix/check.sh               the checks above
+#   bash nix/check.sh --self-test   also: mutated copies of the flake (a misspelt
+#                                   dockerTools argument, a misspelt crane argument) must
+#                                   fail to evaluate, with Nix's error shown
+#
+# Environment:
+#   NIX=PATH               a Nix >= 2.18 (default: `nix` on PATH). Without one, fetch one
+#                          (nothing is installed): NIX="$(bash nix/fetch-nix.sh DIR)"
+#   MLOPS_NIX_INPUTS=PATH  evaluate offline, with the inputs' sources from PATH: a
+#                          directory or a tarball (.tar or .tar.zst) holding crane/,
+#                          rust-overlay/ and nixpkgs/. crane and rust-overlay must be
+#                          flake.lock's revisions (their narHash is checked). Unset: the
+#                          inputs come from flake.lock, fetched as usual.
+#   MLOPS_NIX_TOOLS=DIR    where tools, the unpacked sources and the offline store are
+#                          kept (default ~/.cache/mlops-nix-check), never the repository
+#
+# Tools that are missing are installed into MLOPS_NIX_TOOLS (as root on Debian: apt-get,
+# cargo install, npm, pip). Each check prints ok/FAIL/SKIP, with its output on failure;
+# the last line is `N passed, M failed` (plus `, K skipped`); the exit status is 1 if
+# any failed.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,22 +78,16 @@ needs() {
   return 1
 }
 
-# nix_json_check WHAT NIX_ARGS... <<'PY' ... PY: evaluates NIX_ARGS with
-# `nix-instantiate --eval --strict --json`, then runs the Python check read from stdin
-# with that JSON in $NIX_JSON. The check appends what is wrong to its list `errors`; here
-# they are printed, then `WHAT: ok` or `WHAT: N problem(s)`, and any makes it fail.
-nix_json_check() {
-  local what="$1" json script
+# check_shown NAME COMMAND...: like check, but shows the output either way.
+check_shown() {
+  local name="$1"
   shift
-  # </dev/null: stdin holds the Python check.
-  json="$(nix-instantiate --eval --strict --json "$@" </dev/null)" || return 1
-  script="$(cat)"
-  printf '%s\n' "$script" '
-import sys
-for e in errors:
-    print(e)
-print(sys.argv[1] + ":", "ok" if not errors else f"{len(errors)} problem(s)")
-sys.exit(1 if errors else 0)' | NIX_JSON="$json" python3 - "$what"
+  if "$@" >"$log" 2>&1; then
+    ok "$name"
+    sed -e 's/^/     | /' "$log"
+  else
+    fail "$name"
+  fi
 }
 
 apt_updated=false
@@ -103,9 +108,6 @@ apt_install() {
 
 echo "== tools (cache: $tools)"
 
-if ! have nix-instantiate; then
-  check "install nix-bin (apt)" apt_install nix-bin
-fi
 if ! have shellcheck; then
   check "install shellcheck (apt)" apt_install shellcheck
 fi
@@ -158,12 +160,6 @@ if [[ ${#nix_files[@]} -eq 0 ]]; then
   fail "find .nix files"
 fi
 
-for file in "${nix_files[@]}"; do
-  if needs nix-instantiate "parse $file"; then
-    check "parse $file" nix-instantiate --parse "$file"
-  fi
-done
-
 if have statix; then
   # statix walks the tree, skipping what .gitignore ignores; it exits non-zero on findings.
   check "statix check" statix check .
@@ -176,213 +172,264 @@ if needs deadnix "deadnix --fail"; then
   check "deadnix --fail" deadnix --fail "${nix_files[@]}"
 fi
 
-# flake.lock against flake.nix. The flake's inputs are plain data, so Debian's Nix can
-# evaluate them without fetching anything.
-check_lock() {
-  nix_json_check flake.lock -E '(import ./flake.nix).inputs' <<'PY'
-import json, os, re, sys
+# ---------------------------------------------------------------------------------------
+# The real evaluation
 
-errors = []
-lock = json.load(open("flake.lock"))
-inputs = json.loads(os.environ["NIX_JSON"])
-nodes = lock.get("nodes", {})
+echo "== evaluation"
 
-if lock.get("version") != 7:
-    errors.append(f"version is {lock.get('version')!r}, want 7")
-root_name = lock.get("root")
-root = nodes.get(root_name, {})
-wanted = {"nixpkgs", "crane", "rust-overlay"}
-if set(inputs) != wanted:
-    errors.append(f"flake.nix inputs are {sorted(inputs)}, want {sorted(wanted)}")
-if set(root.get("inputs", {})) != set(inputs):
-    errors.append(f"root node inputs {sorted(root.get('inputs', {}))} != flake.nix inputs {sorted(inputs)}")
-
-def parse_url(url):
-    m = re.fullmatch(r"github:([^/]+)/([^/?]+)(?:/([^?]+))?", url)
-    if not m:
-        raise ValueError(f"unsupported input URL {url!r}")
-    original = {"type": "github", "owner": m.group(1), "repo": m.group(2)}
-    if m.group(3):
-        original["ref"] = m.group(3)
-    return original
-
-for name, spec in sorted(inputs.items()):
-    node_name = root.get("inputs", {}).get(name)
-    if not isinstance(node_name, str) or node_name not in nodes:
-        errors.append(f"{name}: root input points at {node_name!r}, not a node")
-        continue
-    node = nodes[node_name]
-    locked = node.get("locked", {})
-    for key in ("owner", "repo", "rev", "narHash", "lastModified", "type"):
-        if key not in locked:
-            errors.append(f"{name}: locked has no {key}")
-    if not re.fullmatch(r"[0-9a-f]{40}", str(locked.get("rev", ""))):
-        errors.append(f"{name}: rev {locked.get('rev')!r} is not a full commit hash")
-    if not re.fullmatch(r"sha256-[A-Za-z0-9+/]{43}=", str(locked.get("narHash", ""))):
-        errors.append(f"{name}: narHash {locked.get('narHash')!r} is not an SRI sha256")
-    if not isinstance(locked.get("lastModified"), int):
-        errors.append(f"{name}: lastModified is not an integer")
-    original = parse_url(spec["url"])
-    if node.get("original") != original:
-        errors.append(f"{name}: original {node.get('original')} does not match flake.nix url {spec['url']!r} ({original})")
-    for key in ("type", "owner", "repo"):
-        if locked.get(key) != original[key]:
-            errors.append(f"{name}: locked {key} {locked.get(key)!r} != {original[key]!r}")
-    # follows: `inputs.X.follows = "a/b"` must be locked as the path ["a", "b"].
-    want_inputs = {
-        sub: sub_spec["follows"].split("/")
-        for sub, sub_spec in spec.get("inputs", {}).items()
-        if "follows" in sub_spec
-    }
-    if node.get("inputs", {}) != want_inputs:
-        errors.append(f"{name}: node inputs {node.get('inputs', {})} != follows in flake.nix {want_inputs}")
-
-reachable = {root_name} | {n for n in root.get("inputs", {}).values() if isinstance(n, str)}
-for extra in sorted(set(nodes) - reachable):
-    errors.append(f"node {extra!r} is not referenced from the root")
-PY
+# A Nix >= 2.18: $NIX, else `nix` on PATH. nix/fetch-nix.sh fetches one without
+# installing anything.
+nix_version() { "$1" --version 2>/dev/null | awk '{print $NF}'; }
+nix_new_enough() {
+  local v
+  v="$(nix_version "$1")" && [[ -n "$v" && "$(printf '%s\n2.18\n' "$v" | sort -V | head -1)" == 2.18 ]]
 }
-if needs nix-instantiate "flake.lock"; then
-  check "flake.lock locks nixpkgs, crane, rust-overlay as flake.nix says" check_lock
+NIX="${NIX:-$(command -v nix || true)}"
+if [[ -z "$NIX" ]] || ! nix_new_enough "$NIX"; then
+  echo "no Nix >= 2.18 (NIX=${NIX:-unset}${NIX:+, version $(nix_version "$NIX")}); nixpkgs needs 2.18." >"$log"
+  echo "Set NIX=PATH, or fetch one: NIX=\"\$(bash nix/fetch-nix.sh DIR)\"" >>"$log"
+  fail "a Nix >= 2.18"
+  NIX=""
+else
+  echo "     evaluator: $("$NIX" --version) ($NIX)"
 fi
 
-# The image configurations, evaluated from nix/images.nix with a stand-in for nixpkgs.
-check_images() {
-  nix_json_check images nix/images-eval.nix <<'PY'
-import json, os, stat, subprocess, sys, tempfile, tomllib
+# nix_args: the arguments every evaluation gets, nix_env its environment; set up below.
+nix_args=()
+nix_env=()
+nix_() { env "${nix_env[@]}" "$NIX" "$@"; }
 
-errors = []
-images = json.loads(os.environ["NIX_JSON"])
-decl = tomllib.load(open("nix/images.toml", "rb"))
-version = tomllib.load(open("Cargo.toml", "rb"))["package"]["version"]
-common = decl["common"]
-
-if set(images) != set(decl["images"]):
-    errors.append(f"images {sorted(images)} != declared {sorted(decl['images'])}")
-for name, spec in decl["images"].items():
-    img = images.get(name, {})
-    cfg = img.get("config", {})
-    def want(what, got, expected):
-        if got != expected:
-            errors.append(f"{name}: {what} is {got!r}, want {expected!r}")
-    want("name", img.get("name"), name)
-    want("tag", img.get("tag"), version)
-    want("created", img.get("created"), "1970-01-01T00:00:01Z")
-    want("contents", img.get("contents"), ["/nix/store/00000000000000000000000000000000-mlops"])
-    want("Entrypoint", cfg.get("Entrypoint"), spec["entrypoint"])
-    want("Cmd", cfg.get("Cmd"), spec["cmd"])
-    want("User", cfg.get("User"), common["user"])
-    want("WorkingDir", cfg.get("WorkingDir"), common["workdir"])
-    want("StopSignal", cfg.get("StopSignal"), common["stop_signal"])
-    want("Env", cfg.get("Env"), common["env"])
-    labels = dict(common["labels"])
-    labels.update({
-        "org.opencontainers.image.title": spec["title"],
-        "org.opencontainers.image.version": version,
-        "org.opencontainers.image.revision": "unknown",
-    })
-    want("Labels", cfg.get("Labels"), labels)
-    want("ExposedPorts", cfg.get("ExposedPorts"),
-         {p: {} for p in spec["exposed_ports"]} if "exposed_ports" in spec else None)
-    hc = spec.get("healthcheck")
-    want("Healthcheck", cfg.get("Healthcheck"), None if hc is None else {
-        "Test": hc["test"], "Interval": hc["interval_ns"], "Timeout": hc["timeout_ns"],
-        "StartPeriod": hc["start_period_ns"], "Retries": hc["retries"]})
-    if cfg.get("User") in ("root", "0", "0:0"):
-        errors.append(f"{name}: runs as root")
-
-    # Run the directory commands as dockerTools does (in the layer root) and look at
-    # the result. Needs root for chown; the images' fakeroot gives the same result.
-    if os.geteuid() == 0:
-        with tempfile.TemporaryDirectory() as layer:
-            subprocess.run(["bash", "-euc", img["fakeRootCommands"]], cwd=layer, check=True)
-            for d in common["dirs"]:
-                st = os.stat(os.path.join(layer, d["path"]))
-                mode = stat.S_IMODE(st.st_mode)
-                if mode != int(d["mode"], 8):
-                    errors.append(f"{name}: /{d['path']} mode {mode:o}, want {d['mode']}")
-                owner = f"{st.st_uid}:{st.st_gid}"
-                if owner != d["owner"]:
-                    errors.append(f"{name}: /{d['path']} owner {owner}, want {d['owner']}")
+# setup_offline SOURCES: lock the flake's inputs to local copies of their sources, a
+# directory or a (zstd) tarball holding crane/, rust-overlay/ and nixpkgs/. A reference
+# lock file keeps flake.lock's entries but points them at the copies: nothing is
+# overridden, so Nix keeps self.rev (--override-input would drop it). crane and
+# rust-overlay keep flake.lock's narHash, so a copy of another revision fails loudly.
+# nixpkgs is committed to a private git repository (once: git's index remembers the
+# files), since Nix caches a git input by its commit and a 0.5 GB path input would be
+# hashed again on every run.
+setup_offline() {
+  local sources="$1" eval_dir="$tools/eval" sum inputs commit date
+  mkdir -p "$eval_dir/home" "$eval_dir/nixconf" "$eval_dir/store"
+  if [[ -f "$sources" ]]; then
+    sum="$(sha256sum "$sources" | cut -c1-16)"
+    inputs="$eval_dir/inputs-$sum"
+    if [[ ! -d "$inputs/nixpkgs" ]]; then
+      echo "     unpacking $sources" >&2
+      rm -rf "$eval_dir"/inputs-* "$inputs.tmp"
+      mkdir -p "$inputs.tmp"
+      case "$sources" in
+        *.zst) zstd -dcq "$sources" | tar -x -C "$inputs.tmp" --no-same-owner ;;
+        *) tar -xf "$sources" -C "$inputs.tmp" --no-same-owner ;;
+      esac
+      mv "$inputs.tmp" "$inputs"
+    fi
+  else
+    inputs="$(cd "$sources" && pwd)"
+  fi
+  for d in crane rust-overlay nixpkgs; do
+    [[ -d "$inputs/$d" ]] || { echo "$sources has no $d/" >&2; return 1; }
+  done
+  # The date nixpkgs' lastModified reports: REVISIONS' 4th column when there is one.
+  date="$(awk '$1 == "nixpkgs" && NF >= 4 { print $4; exit }' "$inputs/REVISIONS" 2>/dev/null || true)"
+  export GIT_DIR="$eval_dir/nixpkgs.git" GIT_INDEX_FILE="$eval_dir/nixpkgs.idx"
+  [[ -d "$GIT_DIR" ]] || git -c init.defaultBranch=eval init -q --bare "$GIT_DIR"
+  printf '* -text -eol -ident -filter -working-tree-encoding\n' >"$GIT_DIR/info/attributes"
+  (cd "$inputs/nixpkgs" && GIT_WORK_TREE=. git -c core.autocrlf=false -c core.fileMode=true \
+    -c core.symlinks=true add -A -f .)
+  commit="$(GIT_AUTHOR_NAME=eval GIT_AUTHOR_EMAIL=eval@localhost GIT_COMMITTER_NAME=eval \
+    GIT_COMMITTER_EMAIL=eval@localhost GIT_AUTHOR_DATE="${date:-@1 +0000}" \
+    GIT_COMMITTER_DATE="${date:-@1 +0000}" git commit-tree "$(git write-tree)" -m nixpkgs)"
+  git update-ref "refs/heads/eval-$commit" "$commit"
+  unset GIT_DIR GIT_INDEX_FILE
+  python3 - "$repo/flake.lock" "$inputs" "$eval_dir/nixpkgs.git" "$commit" >"$eval_dir/reference.lock" <<'PY'
+import json, sys
+lock_path, inputs, np, rev = sys.argv[1:5]
+lock = json.load(open(lock_path))
+nodes = lock["nodes"]
+for name in ("crane", "rust-overlay"):
+    old = nodes[name]["locked"]
+    nodes[name]["locked"] = {"type": "path", "path": f"{inputs}/{name}",
+                             "narHash": old["narHash"], "lastModified": old["lastModified"]}
+nodes["nixpkgs"]["locked"] = {"type": "git", "url": f"file://{np}", "ref": f"eval-{rev}", "rev": rev}
+print(json.dumps(lock, indent=2))
 PY
+  # An isolated Nix: its own configuration, cache and (chroot) store; no substituters.
+  nix_env=(HOME="$eval_dir/home" XDG_CACHE_HOME="$eval_dir/home/.cache"
+    NIX_CONF_DIR="$eval_dir/nixconf" NIX_USER_CONF_FILES="$eval_dir/nixconf/nix.conf")
+  printf '%s\n' 'experimental-features = nix-command flakes' 'substituters =' \
+    'sandbox = false' 'build-users-group =' 'warn-dirty = false' >"$eval_dir/nixconf/nix.conf"
+  nix_args=(--store "$eval_dir/store" --offline --reference-lock-file "$eval_dir/reference.lock")
 }
-if needs nix-instantiate "image configs"; then
-  check "image configs follow nix/images.toml" check_images
+
+if [[ -n "$NIX" ]]; then
+  nix_args=(--extra-experimental-features "nix-command flakes")
+  if [[ -n "${MLOPS_NIX_INPUTS:-}" ]]; then
+    echo "     inputs: the sources in $MLOPS_NIX_INPUTS (offline)"
+    if ! setup_offline "$MLOPS_NIX_INPUTS" >"$log" 2>&1; then
+      fail "the inputs' sources ($MLOPS_NIX_INPUTS)"
+      NIX=""
+    fi
+  else
+    echo "     inputs: flake.lock (fetched; set MLOPS_NIX_INPUTS to evaluate offline)"
+  fi
+  nix_args+=(--no-write-lock-file)
 fi
 
-# The flake's outputs, evaluated against stand-ins for nixpkgs, crane and rust-overlay
-# (nix/flake-eval.nix): the outputs the issue names, and what is passed to crane.
-check_outputs() {
-  REPO="$repo" nix_json_check "flake outputs" nix/flake-eval.nix <<'PY'
+# The flake itself: this checkout, in place (uncommitted changes included, as dirtyRev).
+flake="${MLOPS_NIX_FLAKE:-$repo}"
+
+# Every output, by attribute path: a derivation's drvPath, an app's program. The system
+# is the evaluating machine's.
+# shellcheck disable=SC2016 # Nix code, not shell
+outputs_expr='f:
+let
+  s = builtins.currentSystem;
+  drv = x: x.drvPath;
+  each = g: fn: builtins.mapAttrs (_: fn) (f.${g}.${s} or { });
+in
+{
+  packages = each "packages" drv;
+  checks = each "checks" drv;
+  apps = each "apps" (a: a.program);
+  devShells = each "devShells" drv;
+  formatter = drv f.formatter.${s};
+}'
+
+# eval_outputs FLAKE OUT: evaluates every output into OUT (JSON), Nix's error on failure.
+eval_outputs() {
+  nix_ eval --json --impure "$1#." --apply "$outputs_expr" "${nix_args[@]}" >"$2"
+}
+
+outputs_json="$(mktemp)"
+trap 'rm -f "$log" "$outputs_json"' EXIT
+# list_outputs: prints each output and checks that the ones the docs name are there.
+list_outputs() {
+  eval_outputs "$flake" "$outputs_json" || return 1
+  python3 - "$outputs_json" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+for group in ("packages", "checks", "apps", "devShells"):
+    for name, value in sorted(o[group].items()):
+        print(f"{group}.{name}: {value}")
+print("formatter:", o["formatter"])
+want = {
+    "packages": ["default", "mlops", "mlops-train-image", "mlops-api-image",
+                 "mlops-arm64", "mlops-train-image-arm64", "mlops-api-image-arm64"],
+    "checks": ["mlops", "fmt", "clippy", "nextest", "image-contents", "mlops-train-image", "mlops-api-image",
+               "mlops-arm64", "image-contents-arm64", "mlops-train-image-arm64", "mlops-api-image-arm64"],
+    "apps": ["train", "serve", "load", "push"],
+    "devShells": ["default"],
+}
+missing = [f"{g}.{n}" for g, names in want.items() for n in names if n not in o[g]]
+total = sum(len(o[g]) for g in want) + 1
+print(f"{total} outputs evaluate ({len(set(v for g in want for v in o[g].values()))} distinct)")
+if missing:
+    print("missing outputs:", ", ".join(missing))
+    sys.exit(1)
+PY
+}
+if [[ -n "$NIX" ]]; then
+  check_shown "every output evaluates (packages, checks, apps, devShells, formatter)" list_outputs
+fi
+# What the derivations will run, read from their environments (`nix derivation show`).
+# crane's builders take `...`, so a wrong value (or a misspelt name, see --self-test)
+# would evaluate fine; these look at what cargo and dockerTools will actually get.
+drv_check() {
+  local shown closure rev dirty src_has drvs
+  shown="$(mktemp)" closure="$(mktemp)"
+  mapfile -t drvs < <(python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+for k in ("mlops", "clippy", "nextest", "mlops-arm64"):
+    print(o["checks"][k])
+print(o["packages"]["mlops-api-image"])
+print(o["packages"]["mlops-api-image-arm64"])' "$outputs_json")
+  nix_ derivation show "${nix_args[@]}" "${drvs[@]:0:4}" >"$shown" &&
+    nix_ derivation show -r "${nix_args[@]}" "${drvs[4]}" "${drvs[5]}" >"$closure" || return 1
+  rev="$(git -C "$flake" rev-parse HEAD)"
+  dirty="$(git -C "$flake" status --porcelain --untracked-files=no | head -1)"
+  # shellcheck disable=SC2016 # Nix code, not shell
+  src_has="$(nix_ eval --json --impure "$flake#." "${nix_args[@]}" --apply 'f: let src = f.packages.${builtins.currentSystem}.mlops.src; in
+    { images-toml = builtins.pathExists (src + "/nix/images.toml"); iris = builtins.pathExists (src + "/data/iris.csv"); }')" || return 1
+  python3 - "$outputs_json" "$shown" "$closure" "$rev${dirty:+-dirty}" "$src_has" "$flake" <<'PY'
 import json, os, sys, tomllib
-
-errors = []
-o = json.loads(os.environ["NIX_JSON"])
-repo = os.environ["REPO"]
-version = tomllib.load(open("Cargo.toml", "rb"))["package"]["version"]
-
-def need(what, names, have):
-    missing = sorted(set(names) - set(have))
-    if missing:
-        errors.append(f"{what} lacks {missing}")
-
-need("packages", ["default", "mlops-train-image", "mlops-api-image"], o["packages"])
-need("apps", ["train", "serve", "load", "push"], o["apps"])
-need("checks", ["fmt", "clippy", "nextest", "mlops-train-image", "mlops-api-image"], o["checks"])
-
-for name, app in o["apps"].items():
-    if app.get("type") != "app" or not str(app.get("program", "")).startswith("/nix/store/"):
-        errors.append(f"apps.{name} is not an app with a store program: {app}")
-    if not app.get("meta", {}).get("description"):
-        errors.append(f"apps.{name} has no meta.description")
-
-mlops = o["packages"]["default"]
-cargo_drvs = {"packages.default": mlops, "checks.clippy": o["checks"]["clippy"],
-              "checks.nextest": o["checks"]["nextest"]}
-for where, args in cargo_drvs.items():
-    extra = args.get("cargoExtraArgs", "").split()
-    if "--locked" not in extra or "-p mlops" not in " ".join(extra):
-        errors.append(f"{where}: cargoExtraArgs {args.get('cargoExtraArgs')!r} lacks --locked -p mlops")
-    if args.get("CARGO_BUILD_TARGET") != "x86_64-unknown-linux-musl":
-        errors.append(f"{where}: CARGO_BUILD_TARGET is {args.get('CARGO_BUILD_TARGET')!r}")
-    if "+crt-static" not in args.get("CARGO_BUILD_RUSTFLAGS", ""):
-        errors.append(f"{where}: CARGO_BUILD_RUSTFLAGS lacks +crt-static")
-    if args.get("src") != mlops.get("src"):
-        errors.append(f"{where}: not built from the same src as the package")
-artifacts = {args.get("cargoArtifacts") for args in cargo_drvs.values()}
-if len(artifacts) != 1 or not str(next(iter(artifacts))).endswith("-deps"):
-    errors.append(f"the cargo derivations do not share one buildDepsOnly: {artifacts}")
-src = mlops.get("src", {})
-if src.get("root") != repo or f"{repo}/data" not in src.get("fileset", []):
-    errors.append(f"src does not keep data/: {src}")
-if mlops.get("doCheck") is not False:
-    errors.append("packages.default runs the tests again (doCheck should be false)")
-if mlops.get("meta", {}).get("mainProgram") != "mlops":
-    errors.append("packages.default has no meta.mainProgram = mlops")
-if "--deny warnings" not in o["checks"]["clippy"].get("cargoClippyExtraArgs", "") \
-        and "-D warnings" not in o["checks"]["clippy"].get("cargoClippyExtraArgs", ""):
-    errors.append("checks.clippy does not deny warnings")
-
-binary = f"{o['packagePaths']['default']}"
-for key, name in (("mlops-train-image", "mlops-train"), ("mlops-api-image", "mlops-api")):
-    img = o["packages"][key]
-    if img.get("name") != name or img.get("tag") != version:
-        errors.append(f"packages.{key} is {img.get('name')}:{img.get('tag')}, want {name}:{version}")
-    if img.get("contents") != [binary]:
-        errors.append(f"packages.{key} contents {img.get('contents')} != [the binary]")
-    if o["checks"].get(key) != img:
-        errors.append(f"checks.{key} is not packages.{key}")
-
-shell = " ".join(map(str, o["devShell"].get("packages", [])))
-for tool in ("skopeo", "docker-compose"):
-    if tool not in shell:
-        errors.append(f"devShells.default lacks {tool}")
+o = json.load(open(sys.argv[1]))
+shown = {os.path.basename(k): v["env"] for k, v in json.load(open(sys.argv[2])).items()}
+closure = json.load(open(sys.argv[3]))
+rev = sys.argv[4]
+src = json.loads(sys.argv[5])
+env = lambda check: shown.get(os.path.basename(o["checks"][check]), {})
+bad = []
+def want(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        bad.append(what)
+m, c, n = env("mlops"), env("clippy"), env("nextest")
+# nix/platforms.toml is what `cargo xtask images` builds with too.
+declared = tomllib.load(open(os.path.join(sys.argv[6], "nix/platforms.toml"), "rb"))["platforms"]
+for arch, names in (("amd64", ("mlops", "clippy", "nextest")), ("arm64", ("mlops-arm64",))):
+    target, flags = declared[arch]["target"], " ".join(declared[arch]["rustflags"])
+    want(target.endswith("-linux-musl") and "+crt-static" in flags, f"nix/platforms.toml: {arch} is static musl ({target}, {flags})")
+    for name in names:
+        e = env(name)
+        want(e.get("CARGO_BUILD_TARGET") == target, f"{name}: CARGO_BUILD_TARGET {target} (nix/platforms.toml)")
+        want(e.get("CARGO_BUILD_RUSTFLAGS") == flags, f"{name}: CARGO_BUILD_RUSTFLAGS {flags} (nix/platforms.toml)")
+want(m.get("CARGO_PROFILE", "release") == "release", "mlops: the release profile")
+for name, e in (("clippy", c), ("nextest", n)):
+    want(e.get("CARGO_PROFILE") == "dev", f"{name}: the dev profile (no fat LTO per test binary)")
+    want(e.get("cargoArtifacts") == m.get("cargoArtifacts"), f"{name}: the binary's dependency build")
+want(m.get("MLOPS_SOURCE_REVISION") == rev, f"mlops: MLOPS_SOURCE_REVISION = {rev} (self.rev kept)")
+want("--locked -p mlops" in m.get("buildPhase", ""), "mlops: cargo build --locked -p mlops")
+base = [json.loads(v["env"]["text"]) for v in closure.values() if v["env"].get("name") == "mlops-api-base.json"]
+want(sorted(b.get("architecture") for b in base) == ["amd64", "arm64"], "mlops-api: one image config per architecture (amd64, arm64)")
+for b in base:
+    label = b["config"].get("Labels", {}).get("org.opencontainers.image.revision")
+    want(label == rev, f"mlops-api ({b.get('architecture')}): revision label {rev}")
+want(not src["images-toml"] and src["iris"], "mlops: the source has data/iris.csv and not nix/images.toml")
+sys.exit(1 if bad else 0)
 PY
 }
-if needs nix-instantiate "flake outputs"; then
-  check "flake outputs and crane arguments" check_outputs
+if [[ -n "$NIX" ]]; then
+  check_shown "derivation environments (targets, flags, profiles, revision, source)" drv_check
+fi
+# --self-test: a misspelt argument must stop the evaluation with Nix's error. dockerTools'
+# builders list their arguments, so Nix itself refuses an unknown one; crane's take `...`,
+# so flake.nix refuses unknown ones itself (`crane'`). Each mutation is made in a fresh
+# clone of the checkout (uncommitted changes included), and the output that uses it is
+# evaluated: it must fail, and the error must name the misspelt argument.
+mutant() { # FILE FROM TO ATTR EXPECTED
+  local file="$1" from="$2" to="$3" attr="$4" expected="$5" copy="$selftest_dir/flake" out
+  rm -rf "$copy"
+  git clone -q --no-hardlinks "$repo" "$copy"
+  git -C "$repo" diff --binary HEAD -- | git -C "$copy" apply --index --allow-empty
+  grep -qF -- "$from" "$copy/$file" || { echo "$file has no '$from' to mutate"; return 1; }
+  FROM="$from" TO="$to" perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/' "$copy/$file"
+  echo "$file: '$from' -> '$to'; evaluating $attr"
+  if out="$(nix_ eval --raw --impure "$copy#$attr.drvPath" "${nix_args[@]}" 2>&1)"; then
+    echo "it evaluated ($out): the misspelling went unnoticed"
+    return 1
+  fi
+  printf '%s\n' "$out" | grep -E '^error|error:' | tail -3
+  printf '%s\n' "$out" | grep -qF -- "$expected" || { echo "the error does not say: $expected"; return 1; }
+}
+if [[ -n "$NIX" && "${1:-}" == --self-test ]]; then
+  selftest_dir="$(mktemp -d)"
+  system="$(nix_ eval --raw --impure --expr builtins.currentSystem "${nix_args[@]}")"
+  check_shown "self-test: a misspelt dockerTools argument fails" mutant nix/images.nix \
+    "fakeRootCommands = dirCommands;" "fakeRootComands = dirCommands;" \
+    "packages.$system.mlops-api-image" "unexpected argument 'fakeRootComands'"
+  check_shown "self-test: a misspelt crane argument fails" mutant flake.nix \
+    "cargoClippyExtraArgs =" "cargoClipyExtraArgs =" \
+    "checks.$system.clippy" "unexpected argument(s) cargoClipyExtraArgs"
+  rm -rf "$selftest_dir"
 fi
 
+flake_check() {
+  nix_ flake check --no-build "$flake" "${nix_args[@]}"
+}
+if [[ -n "$NIX" ]]; then
+  check "nix flake check --no-build" flake_check
+fi
 # The app bodies as writeShellApplication assembles them: shebang, the three bash
 # options, the runtimeEnv exports, then the file (nixpkgs trivial-builders/default.nix).
 check_app_script() {
@@ -390,7 +437,7 @@ check_app_script() {
   script="$(mktemp)"
   {
     printf '#!/usr/bin/env bash\nset -o errexit\nset -o nounset\nset -o pipefail\n'
-    printf "MLOPS_IMAGES='mlops-api=/nix/store/x-mlops-api.tar mlops-train=/nix/store/y-mlops-train.tar'\nexport MLOPS_IMAGES\n"
+    printf "MLOPS_IMAGES='mlops-api=amd64:/nix/store/x-mlops-api.tar,arm64:/nix/store/y-mlops-api.tar'\nexport MLOPS_IMAGES\n"
     printf "MLOPS_TAG='0.0.0'\nexport MLOPS_TAG\n"
     cat "$body"
   } >"$script"

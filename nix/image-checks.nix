@@ -1,5 +1,5 @@
 # A check derivation for what the images promise but dockerTools cannot enforce:
-#   * /bin/mlops is a static executable (no ELF interpreter),
+#   * /bin/mlops is a static executable (no ELF interpreter) for the image's machine,
 #   * the binary's closure is the binary alone (crane's removeReferencesTo* hooks strip
 #     toolchain and vendored-source references; anything left would be copied into both
 #     images as extra layers),
@@ -10,13 +10,15 @@
   pkgs,
   mlops,
   apiImage,
+  # What `file` calls the image's CPU: "x86-64" or "ARM aarch64".
+  machine,
 }:
 pkgs.runCommand "mlops-image-contents-check"
   {
     nativeBuildInputs = [ pkgs.file ];
     binary = "${mlops}/bin/mlops";
     closure = pkgs.writeClosure [ mlops ];
-    inherit apiImage;
+    inherit apiImage machine;
     maxApiImageBytes = 8 * 1024 * 1024;
   }
   ''
@@ -27,6 +29,10 @@ pkgs.runCommand "mlops-image-contents-check"
         echo "FAIL: bin/mlops is dynamically linked" >&2; exit 1 ;;
       *"statically linked"* | *"static-pie linked"*) ;;
       *) echo "FAIL: bin/mlops is not recognisably a static executable" >&2; exit 1 ;;
+    esac
+    case "$description" in
+      *"$machine"*) ;;
+      *) echo "FAIL: bin/mlops is not an $machine executable" >&2; exit 1 ;;
     esac
 
     echo "closure of mlops:"; cat "$closure"

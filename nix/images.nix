@@ -16,6 +16,8 @@
   mlops,
   # The image tag: the crate version from Cargo.toml.
   version,
+  # The OCI architecture of the binary: "amd64" or "arm64".
+  architecture,
   # The source revision for the OCI label: `self.rev`, else `self.dirtyRev`
   # ("<rev>-dirty"), else "unknown" (flake.nix).
   revision,
@@ -87,7 +89,7 @@ let
     dockerTools.buildLayeredImage {
       # The repository name is the table key (`mlops-train`, `mlops-api`), the tag the
       # crate version: docker-compose.yml refers to exactly `<key>:<version>`.
-      inherit name;
+      inherit name architecture;
       tag = version;
       contents = [ mlops ];
       fakeRootCommands = dirCommands;

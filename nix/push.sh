@@ -1,6 +1,8 @@
-# Body of `nix run .#push` (see nix/apps.nix): copy both image archives to a registry
-# with skopeo and print the digest of each pushed manifest.
-# Set by the wrapper: MLOPS_IMAGES ("name=archive ..."), MLOPS_TAG (the crate version).
+# Body of `nix run .#push` (see nix/apps.nix): push each image as one tag pointing to a
+# multi-arch OCI index (linux/amd64 and linux/arm64), with skopeo, and print the digest
+# of each pushed index.
+# Set by the wrapper: MLOPS_IMAGES ("name=arch:archive,arch:archive ..."), MLOPS_TAG
+# (the crate version).
 #
 # The caller sets:
 #   OWNER     the registry namespace, e.g. your Docker Hub user or organisation (required)
@@ -26,15 +28,31 @@ if [[ -n "${REGISTRY_PASSWORD:-}" ]]; then
     skopeo login --tls-verify="$tls_verify" --username "$username" --password-stdin "$registry"
 fi
 
-# The source is a local archive this flake just built, so there is no signature to
+# The sources are local archives this flake just built, so there is no signature to
 # verify: skopeo's trust policy (policy.json) does not apply, hence --insecure-policy.
 for entry in $MLOPS_IMAGES; do
   name="${entry%%=*}"
-  archive="${entry#*=}"
+  layout="$workdir/${name}"
+  # Each platform's image into one OCI layout (blobs shared), tagged by architecture.
+  IFS=, read -ra builds <<<"${entry#*=}"
+  for build in "${builds[@]}"; do
+    skopeo --insecure-policy copy --quiet "docker-archive:${build#*:}" "oci:${layout}:${build%%:*}"
+  done
+  # An image index naming each manifest with its platform, tagged with the version: the
+  # layout's index.json then holds only that index.
+  jq -c '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [.manifests[] | {mediaType, digest, size,
+        platform: {os: "linux", architecture: .annotations["org.opencontainers.image.ref.name"]}}]}' \
+    "$layout/index.json" >"$workdir/index"
+  digest="sha256:$(sha256sum "$workdir/index" | cut -d' ' -f1)"
+  cp "$workdir/index" "$layout/blobs/sha256/${digest#sha256:}"
+  jq -c --arg digest "$digest" --arg tag "$MLOPS_TAG" --argjson size "$(stat -c %s "$workdir/index")" \
+    '{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.index.v1+json",
+      digest: $digest, size: $size, annotations: {"org.opencontainers.image.ref.name": $tag}}]}' \
+    "$layout/index.json" >"$workdir/top" && mv "$workdir/top" "$layout/index.json"
   ref="${registry}/${owner}/${name}:${MLOPS_TAG}"
-  echo "pushing ${name}:${MLOPS_TAG} to ${ref}" >&2
-  skopeo --insecure-policy copy --dest-tls-verify="$tls_verify" \
-    --digestfile "$workdir/${name}.digest" \
-    "docker-archive:${archive}" "docker://${ref}"
+  echo "pushing ${name}:${MLOPS_TAG} (${#builds[@]} platforms) to ${ref}" >&2
+  skopeo --insecure-policy copy --all --dest-tls-verify="$tls_verify" \
+    --digestfile "$workdir/${name}.digest" "oci:${layout}:${MLOPS_TAG}" "docker://${ref}"
   echo "${ref}@$(cat "$workdir/${name}.digest")"
 done

@@ -13,7 +13,7 @@
 //! (`/bin/mlops`), 2. the declared directories (`/tmp`, `/data`, `/models`, with their
 //! modes and owners).
 
-use crate::binary::{self, crate_version, elf_is_dynamic, revision};
+use crate::binary::{self, Platform, crate_version, elf_is_dynamic, elf_machine, revision};
 use crate::repro::{
     Entry, canonical_json, deterministic_tar, rfc3339, sha256_digest, sha256_hex,
     source_date_epoch, write_atomic,
@@ -126,12 +126,16 @@ pub struct BuildInfo {
     pub version: String,
     pub revision: String,
     pub epoch: u64,
+    /// The OCI architecture: `amd64`, `arm64`.
+    pub arch: String,
 }
 
 /// One image archive and the digests the e2e suite checks.
 #[derive(Debug, Clone)]
 pub struct BuiltImage {
     pub name: String,
+    /// The OCI architecture of the binary inside.
+    pub arch: String,
     /// `name:version`.
     pub reference: String,
     /// Where the archive was written (empty until [`write_archives`] writes it).
@@ -223,7 +227,7 @@ pub fn image_config(
     );
     let diff_ids: Vec<String> = layers.iter().map(|l| sha256_digest(l)).collect();
     canonical_json(&json!({
-        "architecture": "amd64", "os": "linux", "created": created, "config": config,
+        "architecture": info.arch, "os": "linux", "created": created, "config": config,
         "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history,
     }))
 }
@@ -288,6 +292,7 @@ pub fn image_archive(
     let bytes = deterministic_tar(entries, info.epoch)?;
     let built = BuiltImage {
         name: name.to_string(),
+        arch: info.arch.clone(),
         reference,
         archive: PathBuf::new(),
         archive_sha256: sha256_hex(&bytes),
@@ -300,43 +305,100 @@ pub fn image_archive(
     Ok((bytes, built))
 }
 
-/// Writes every declared image's archive for the checkout at `root` into `out_dir`, and a
-/// `SHA256SUMS` beside them.
-pub fn write_archives(root: &Path, binary: &Path, out_dir: &Path) -> Result<Vec<BuiltImage>> {
-    let decl = Declaration::load(root)?;
-    let bytes = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
-    if elf_is_dynamic(&bytes)? {
+/// The archive of one image for one platform: `<name>.tar` for amd64 (the one `docker
+/// load` and compose use on amd64 machines), `<name>-<arch>.tar` for the others.
+pub fn archive_name(name: &str, arch: &str) -> String {
+    match arch {
+        "amd64" => format!("{name}.tar"),
+        _ => format!("{name}-{arch}.tar"),
+    }
+}
+
+/// The multi-arch index archive of one image ([`crate::index`]).
+pub fn index_name(name: &str) -> String {
+    format!("{name}.oci.tar")
+}
+
+/// Checks that `bytes` is a static executable for `platform`'s CPU.
+fn check_binary(binary: &Path, bytes: &[u8], platform: &Platform) -> Result<()> {
+    if elf_is_dynamic(bytes)? {
         bail!(
             "{} is dynamically linked; an empty image needs a static binary",
             binary.display()
         );
     }
-    let info = BuildInfo {
-        version: crate_version(root)?,
-        revision: revision(root),
-        epoch: source_date_epoch()?,
-    };
-    let layers = layers(&decl, &bytes, info.epoch)?;
+    let want = binary::machine_of(&platform.target)?;
+    ensure!(
+        elf_machine(bytes)? == want,
+        "{} is not a {} executable",
+        binary.display(),
+        platform.target
+    );
+    Ok(())
+}
+
+/// Writes every declared image's archive for each (platform, binary) of the checkout at
+/// `root` into `out_dir`, an index archive per image naming all of them, and a
+/// `SHA256SUMS` beside them.
+pub fn write_archives(
+    root: &Path,
+    binaries: &[(Platform, PathBuf)],
+    out_dir: &Path,
+) -> Result<Vec<BuiltImage>> {
+    let decl = Declaration::load(root)?;
+    let (version, revision, epoch) = (crate_version(root)?, revision(root), source_date_epoch()?);
     let mut built = Vec::new();
     let mut sums = String::new();
-    for name in decl.images.keys() {
-        let (bytes, mut image) = image_archive(&decl, name, &info, &layers)?;
-        image.archive = out_dir.join(format!("{name}.tar"));
-        write_atomic(&image.archive, &bytes)?;
-        sums.push_str(&format!("{}  {name}.tar\n", image.archive_sha256));
-        built.push(image);
+    let mut per_image: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    for (platform, binary) in binaries {
+        let bytes =
+            std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+        check_binary(binary, &bytes, platform)?;
+        let (arch, revision) = (platform.arch.clone(), revision.clone());
+        let info = BuildInfo {
+            version: version.clone(),
+            revision,
+            epoch,
+            arch,
+        };
+        let layers = layers(&decl, &bytes, epoch)?;
+        for name in decl.images.keys() {
+            let (bytes, mut image) = image_archive(&decl, name, &info, &layers)?;
+            let file = archive_name(name, &info.arch);
+            image.archive = out_dir.join(&file);
+            write_atomic(&image.archive, &bytes)?;
+            sums.push_str(&format!("{}  {file}\n", image.archive_sha256));
+            per_image
+                .entry(name.clone())
+                .or_default()
+                .push((info.arch.clone(), bytes));
+            built.push(image);
+        }
+    }
+    for (name, platforms) in per_image {
+        let bytes = crate::index::index_archive(&platforms, &version, epoch)?;
+        write_atomic(&out_dir.join(index_name(&name)), &bytes)?;
+        sums.push_str(&format!("{}  {}\n", sha256_hex(&bytes), index_name(&name)));
     }
     write_atomic(&out_dir.join("SHA256SUMS"), sums.as_bytes())?;
     Ok(built)
 }
 
-/// Builds the binary (unless given one) and the archives in `target/images`.
+/// Builds the binary for every platform in `nix/platforms.toml` (or packs the given
+/// amd64 binary alone) and writes the archives to `target/images`.
 pub fn build(root: &Path, binary: Option<&Path>) -> Result<Vec<BuiltImage>> {
-    let binary = match binary {
-        Some(b) => b.to_path_buf(),
-        None => binary::build(root, false)?,
+    build_in(root, binary, false)
+}
+
+/// [`build`], at low priority with the output shown only on failure when `background`.
+pub fn build_in(root: &Path, binary: Option<&Path>, background: bool) -> Result<Vec<BuiltImage>> {
+    let binaries = match binary {
+        Some(b) => vec![(binary::platform(root, "amd64")?, b.to_path_buf())],
+        None => (binary::platforms(root)?.into_iter())
+            .map(|p| binary::build(root, &p, background).map(|b| (p, b)))
+            .collect::<Result<_>>()?,
     };
-    write_archives(root, &binary, &root.join("target/images"))
+    write_archives(root, &binaries, &root.join("target/images"))
 }
 
 /// A Markdown table of what was built (the README's table is pasted from this).
@@ -377,9 +439,10 @@ pub fn main(root: &Path, binary: Option<&Path>, load: bool) -> Result<()> {
     }
     for b in &built {
         println!(
-            "{}  {}  ({} bytes; image {}, {} uncompressed)",
+            "{}  {}  (linux/{}, {} bytes; image {}, {} uncompressed)",
             b.archive_sha256,
             b.archive.display(),
+            b.arch,
             b.archive_size,
             b.config_digest,
             b.uncompressed_size
@@ -404,6 +467,7 @@ mod tests {
             version,
             revision,
             epoch: 1,
+            arch: "arm64".into(),
         }
     }
 
@@ -490,6 +554,7 @@ mod tests {
             ["9.9.9", "abc", "mlops-api"]
         );
         assert_eq!(config["created"], "1970-01-01T00:00:01Z");
+        assert_eq!(config["architecture"], "arm64");
         assert_eq!(config["rootfs"]["diff_ids"][0], a.layer_digests[0].as_str());
         // Every header: fixed mtime, root owner.
         assert!(

@@ -1,15 +1,18 @@
 //! Project automation, run as `cargo xtask <job>` (alias in `.cargo/config.toml`).
 //!
-//! * `images`: the static `mlops` binary and byte-reproducible image archives
-//!   (`target/images/mlops-{train,api}.tar`) from `nix/images.toml`, the declaration the
-//!   Nix flake reads too. See [`images`]. With `--model DIR`, also the model image
-//!   `mlops-model:<short model digest>`. See [`model_image`].
+//! * `images`: the static `mlops` binary for every platform of `nix/platforms.toml` and
+//!   byte-reproducible image archives (`target/images/mlops-{train,api}[-arm64].tar`, and
+//!   a multi-arch index per image, `mlops-{train,api}.oci.tar`) from `nix/images.toml`,
+//!   the declarations the Nix flake reads too. See [`images`] and [`index`]. With
+//!   `--model DIR`, also the model image `mlops-model:<short model digest>`. See
+//!   [`model_image`].
 //! * `e2e`: the container end-to-end suite (Docker engine, Compose v1 and v2, registry
 //!   push and pull). See [`e2e`].
 
 mod binary;
 mod e2e;
 mod images;
+mod index;
 mod model_image;
 mod repro;
 mod run;
@@ -31,12 +34,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Job {
-    /// Build the static binary and the reproducible image archives in target/images.
+    /// Build the static binaries (amd64, arm64) and the reproducible image archives in
+    /// target/images.
     Images {
         /// `docker load` the archives afterwards.
         #[arg(long)]
         load: bool,
-        /// Package this (static) binary instead of building one.
+        /// Package this static amd64 binary (amd64 images only) instead of building.
         #[arg(long, value_name = "PATH")]
         binary: Option<PathBuf>,
         /// Also pack this directory's model.cbor and metrics.json as the model image

@@ -149,6 +149,8 @@ pub fn archive(
     let bytes = deterministic_tar(entries, epoch)?;
     let built = BuiltImage {
         name: NAME.to_string(),
+        // Data only: the config names amd64 because OCI requires an architecture.
+        arch: "amd64".to_string(),
         reference,
         archive: PathBuf::new(),
         archive_sha256: sha256_hex(&bytes),

@@ -20,6 +20,8 @@ const PACKAGES: &[(&str, &str)] = &[
     ("skopeo", "skopeo"),
     ("docker-registry", "docker-registry"),
     ("apache2-utils", "htpasswd"),
+    ("qemu-user-static", "qemu-aarch64-static"),
+    ("binfmt-support", "update-binfmts"),
 ];
 
 /// True when `program` is an executable file on `PATH`.

@@ -80,6 +80,7 @@ fn run_all(suite: &mut Suite, ctx: &Ctx) -> Result<Option<BuiltImage>> {
         version: ctx.version.clone(),
         revision: ctx.revision.clone(),
         built: vec![model.clone()],
+        foreign: Vec::new(),
     };
     super::images::load(suite, &only_model)?;
     suite.check(

@@ -10,6 +10,7 @@
 //! removes, by id, every container, volume, network, image, registry and daemon it
 //! created, and prints `e2e: N passed, M failed[, K skipped]`.
 
+mod arm64;
 mod compose;
 mod host;
 mod images;
@@ -46,7 +47,10 @@ pub struct Ctx {
     pub work: PathBuf,
     pub version: String,
     pub revision: String,
+    /// The amd64 images, which the engine here runs natively.
     pub built: Vec<BuiltImage>,
+    /// The images of the other platforms (arm64), run under emulation.
+    pub foreign: Vec<BuiltImage>,
 }
 
 impl Ctx {
@@ -78,7 +82,8 @@ fn run(suite: &mut Suite, root: &Path, work: &Path, options: &Options) -> Result
         crate::binary::revision(root),
     );
     let second = second_build(suite, root, work, !options.no_second_checkout);
-    let built = first_build(suite, root);
+    let all = first_build(suite, root);
+    let (built, foreign): (Vec<_>, Vec<_>) = all.iter().cloned().partition(|b| b.arch == "amd64");
     let (root, work) = (root.to_path_buf(), work.to_path_buf());
     let ctx = Ctx {
         root,
@@ -86,6 +91,7 @@ fn run(suite: &mut Suite, root: &Path, work: &Path, options: &Options) -> Result
         version,
         revision,
         built,
+        foreign,
     };
     let result = scenarios(suite, &ctx);
     if let Some(handle) = second {
@@ -93,7 +99,7 @@ fn run(suite: &mut Suite, root: &Path, work: &Path, options: &Options) -> Result
             let other = handle
                 .join()
                 .map_err(|_| anyhow!("second build panicked"))??;
-            compare(&ctx.built, &other)
+            compare(&all, &other)
         });
     }
     result
@@ -148,12 +154,7 @@ fn second_build(suite: &mut Suite, root: &Path, work: &Path, wanted: bool) -> Op
         snapshot(root, &checkout)?;
         Ok(checkout.display().to_string())
     });
-    copied.then(|| {
-        std::thread::spawn(move || {
-            let binary = crate::binary::build(&checkout, true)?;
-            crate::images::write_archives(&checkout, &binary, &checkout.join("target/images"))
-        })
-    })
+    copied.then(|| std::thread::spawn(move || crate::images::build_in(&checkout, None, true)))
 }
 
 /// Builds the archives twice; empty when the first build fails.
@@ -163,7 +164,7 @@ fn first_build(suite: &mut Suite, root: &Path) -> Vec<BuiltImage> {
         first = crate::images::build(root, None)?;
         let sums: Vec<String> = first
             .iter()
-            .map(|b| format!("{} {}", b.name, b.archive_sha256))
+            .map(|b| format!("{}/{} {}", b.name, b.arch, b.archive_sha256))
             .collect();
         Ok(sums.join(", "))
     });
@@ -193,12 +194,17 @@ fn scenarios(suite: &mut Suite, ctx: &Ctx) -> Result<()> {
     let model = k8s::scenario(suite, ctx);
     let with_model = Ctx {
         built: ctx.built.iter().cloned().chain(model).collect(),
+        foreign: ctx.foreign.clone(),
         root: ctx.root.clone(),
         work: ctx.work.clone(),
         version: ctx.version.clone(),
         revision: ctx.revision.clone(),
     };
-    registry::scenario(suite, &with_model)
+    match registry::scenario(suite, &with_model)? {
+        Some((train, api)) => arm64::scenario(suite, ctx, &train, &api),
+        None => suite.fail("arm64 images under qemu", "no arm64 images were pulled"),
+    }
+    Ok(())
 }
 
 fn compare(a: &[BuiltImage], b: &[BuiltImage]) -> Result<String> {
@@ -209,12 +215,13 @@ fn compare(a: &[BuiltImage], b: &[BuiltImage]) -> Result<String> {
         let same = x.name == y.name && x.archive_sha256 == y.archive_sha256;
         ensure!(
             same,
-            "{}: {} vs {} ({xa} vs {ya})",
+            "{} ({}): {} vs {} ({xa} vs {ya})",
             x.name,
+            x.arch,
             x.archive_sha256,
             y.archive_sha256
         );
-        out.push(format!("{} {}", x.name, &x.archive_sha256[..16]));
+        out.push(format!("{}/{} {}", x.name, x.arch, &x.archive_sha256[..16]));
     }
     Ok(out.join(", "))
 }

@@ -3,7 +3,7 @@
 
 use super::host::{MEDIUM, SHORT, docker, expect, free_port, http, inspect, poll};
 use super::{Ctx, Suite};
-use crate::images::BuiltImage;
+use crate::images::{BuiltImage, index_name};
 use crate::repro::sha256_digest;
 use crate::run::{self, Server};
 use anyhow::{Result, bail, ensure};
@@ -65,7 +65,8 @@ impl Registry {
     }
 }
 
-pub fn scenario(suite: &mut Suite, ctx: &Ctx) -> Result<()> {
+/// Returns the image IDs of the arm64 images pulled by platform (train, api), if any.
+pub fn scenario(suite: &mut Suite, ctx: &Ctx) -> Result<Option<(String, String)>> {
     // Neither stored credentials nor the user's Docker login take part: skopeo gets an
     // auth file that does not exist, docker a config directory of the suite's own.
     let sh = Shell::new()?;
@@ -89,6 +90,12 @@ pub fn scenario(suite: &mut Suite, ctx: &Ctx) -> Result<()> {
     for b in &ctx.built {
         round_trip(suite, &sh, &registry, &ctx.work, b, &mut pulled);
     }
+    let mut arm64 = Vec::new();
+    // Only the images built for several platforms have an index (not the model image).
+    let multi = |b: &&BuiltImage| ctx.foreign.iter().any(|f| f.name == b.name);
+    for b in ctx.built.iter().filter(multi) {
+        multi_arch(suite, &sh, &registry, ctx, b, &mut pulled, &mut arm64);
+    }
     suite.undo(
         format!("stop the registry (pid {pid}) and untag what was pulled"),
         move || {
@@ -105,7 +112,88 @@ pub fn scenario(suite: &mut Suite, ctx: &Ctx) -> Result<()> {
             ))
         },
     );
-    Ok(())
+    let id = |name: &str| {
+        arm64
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| id.clone())
+    };
+    Ok(id("mlops-train").zip(id("mlops-api")))
+}
+
+/// The image's multi-arch index archive: pushed with `skopeo copy --all`, served as an
+/// OCI index naming linux/amd64 and linux/arm64, and pulled by Docker per platform, each
+/// giving that platform's image. Records the arm64 image's ID in `arm64`.
+fn multi_arch(
+    suite: &mut Suite,
+    sh: &Shell,
+    registry: &Registry,
+    ctx: &Ctx,
+    b: &BuiltImage,
+    pulled: &mut Vec<String>,
+    arm64: &mut Vec<(String, String)>,
+) {
+    let archive = ctx.root.join("target/images").join(index_name(&b.name));
+    let reference = format!("{}/{}", registry.host(), b.reference);
+    let dest = format!("docker://{reference}");
+    let creds = registry.creds();
+    let pushed = suite.check(&format!("skopeo copy --all {}: one tag, an amd64 + arm64 index", b.name), || {
+        let source = format!("oci-archive:{}", archive.display());
+        let copy = cmd!(sh, "skopeo copy --all --quiet --dest-tls-verify=false --dest-creds {creds} {source} {dest}");
+        run::read(copy.secret(), MEDIUM)?;
+        let inspect = cmd!(sh, "skopeo inspect --raw --tls-verify=false --creds {creds} {dest}");
+        let raw: serde_json::Value = serde_json::from_str(&run::read(inspect.secret(), MEDIUM)?)?;
+        expect(&raw["mediaType"], "application/vnd.oci.image.index.v1+json", "mediaType")?;
+        let platforms: Vec<String> = (raw["manifests"].as_array().into_iter().flatten())
+            .map(|m| format!("{}/{}", m["platform"]["os"], m["platform"]["architecture"]).replace('"', ""))
+            .collect();
+        ensure!(platforms == ["linux/amd64", "linux/arm64"], "platforms {platforms:?}");
+        Ok(platforms.join(", "))
+    });
+    if !pushed {
+        return;
+    }
+    let pulls = format!(
+        "docker pull --platform linux/amd64 and linux/arm64 {}: each platform's image",
+        b.name
+    );
+    suite.check(&pulls, || {
+        let (host, user) = (registry.host(), &registry.user);
+        let login = cmd!(sh, "docker login {host} --username {user} --password-stdin");
+        ensure!(
+            run::output_with(login, registry.password.as_bytes(), SHORT)?.ok(),
+            "login failed"
+        );
+        let mut seen = Vec::new();
+        for image in ctx
+            .built
+            .iter()
+            .chain(&ctx.foreign)
+            .filter(|i| i.name == b.name)
+        {
+            let platform = format!("linux/{}", image.arch);
+            let pull = run::read(
+                cmd!(sh, "docker pull --quiet --platform {platform} {reference}"),
+                MEDIUM,
+            );
+            pulled.push(reference.clone());
+            pull?;
+            let v = inspect("image", &reference)?;
+            expect(
+                &v["Architecture"],
+                image.arch.as_str(),
+                "pulled architecture",
+            )?;
+            expect(&v["Id"], image.config_digest.as_str(), "pulled image id")?;
+            if image.arch == "arm64" {
+                arm64.push((b.name.clone(), image.config_digest.clone()));
+            }
+            seen.push(format!("{platform} {}", &image.config_digest[..19]));
+        }
+        let _ = run::output(cmd!(sh, "docker logout {host}"), SHORT);
+        ensure!(seen.len() == 2, "pulled {seen:?}");
+        Ok(seen.join(", "))
+    });
 }
 
 /// The four checks of one image.
