@@ -249,7 +249,8 @@ pub struct Forest {
 /// Why a forest cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ForestError {
-    /// The structure is inconsistent (corrupt or hand-edited model file).
+    /// The structure is inconsistent (corrupt or hand-edited model file), or larger
+    /// than a model file may hold.
     #[error("invalid forest: {0}")]
     Invalid(String),
 }

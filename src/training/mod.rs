@@ -172,6 +172,9 @@ pub fn train(
         params,
         progress,
     )?;
+    // The checks every reader makes, the size limits among them: a model that could
+    // not be loaded is refused here, not at the first `serve`.
+    fitted.forest.validate()?;
     let train_proba = parallel_proba(&fitted.forest, &train_rows.x, params.threads());
     let train_pred: Vec<u32> = train_proba.chunks_exact(n_classes).map(argmax).collect();
     let test_proba = parallel_proba(&fitted.forest, &test_rows.x, params.threads());
