@@ -45,6 +45,11 @@ pub struct TrainParams {
     pub seed: u64,
     /// Fraction of each class held out for evaluation.
     pub test_fraction: f64,
+    /// Columns of the data left out of the features (an ID, free text), as given. Not a
+    /// hyperparameter, but part of what a run needs to be repeated; a model without any
+    /// records none, so its bytes are those of a model from before the field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
 }
 
 /// The defaults: a forest of 100 fully grown trees, as scikit-learn's.
@@ -56,6 +61,7 @@ pub const DEFAULTS: TrainParams = TrainParams {
     features_per_split: None,
     seed: 42,
     test_fraction: 0.2,
+    drop: Vec::new(),
 };
 
 impl Default for TrainParams {

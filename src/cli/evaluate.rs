@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::errors::hint;
 use crate::atomic;
-use crate::dataset::Dataset;
+use crate::dataset::{Columns, Dataset};
 use crate::metrics::{self, ClassReport, ConfusionMatrix};
 use crate::model::Model;
 use crate::text::printable;
@@ -56,7 +56,10 @@ pub struct EvaluationReport {
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model).map_err(hint("check the MODEL path"))?;
     let meta = model.metadata();
-    let data = Dataset::load(&args.data, Some(&meta.dataset.label)).map_err(hint("see --data"))?;
+    // Only the model's features are read: other columns (an ID, text) need not be numbers.
+    let columns = Columns::Only(&meta.features);
+    let data = Dataset::load_columns(&args.data, Some(&meta.dataset.label), columns)
+        .map_err(hint("see --data"))?;
     let sha256 = data.sha256.clone();
     let mut data = data
         .aligned_to(&meta.features, &meta.classes)

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::errors::hint;
-use crate::dataset::FeatureReader;
+use crate::dataset::{DatasetError, FeatureReader};
 use crate::model::Model;
 
 /// Options of `mlops predict`.
@@ -32,7 +32,12 @@ const TO_STDOUT: &str = "cannot write the predictions to stdout";
 /// Runs `mlops predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model).map_err(hint("check --model"))?;
-    let mut rows = FeatureReader::open(&args.input, model.features())?;
+    let mut rows = FeatureReader::open(&args.input, model.features()).map_err(|e| match e {
+        DatasetError::NotAFile { .. } | DatasetError::Unreadable { .. } => {
+            hint("check the INPUT path")(e)
+        }
+        e => e.into(),
+    })?;
     if !model.accepts_missing() {
         rows = rows.refuse_missing();
     }

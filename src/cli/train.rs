@@ -13,7 +13,7 @@ use clap::Args;
 use super::errors::hint;
 use super::progress;
 use crate::atomic;
-use crate::dataset::Dataset;
+use crate::dataset::{Columns, Dataset, DatasetError};
 use crate::params::{DEFAULTS, Learner, Param, ParamError, TrainParams};
 use crate::text::{name_list, printable};
 use crate::training::{self, TrainError};
@@ -44,6 +44,15 @@ pub struct TrainArgs {
     /// The label column [default: the last column].
     #[arg(long, env = "MLOPS_LABEL")]
     pub label: Option<String>,
+    /// Columns to leave out of the features (an ID, free text), comma separated or
+    /// repeated; the model records them, and `predict` passes them through.
+    #[arg(
+        long,
+        env = "MLOPS_DROP",
+        value_delimiter = ',',
+        value_name = "COL[,COL]"
+    )]
+    pub drop: Vec<String>,
     /// The learner: `cart` (the crate's own) or `smartcore`.
     #[arg(long, env = "MLOPS_LEARNER", value_enum, default_value_t = DEFAULTS.learner)]
     pub learner: Learner,
@@ -85,6 +94,7 @@ impl TrainArgs {
             features_per_split: self.features_per_split,
             seed: self.seed,
             test_fraction: self.test_fraction,
+            drop: self.drop.clone(),
         }
     }
 
@@ -136,7 +146,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let name = args.model_name()?;
     atomic::check_dir(&args.out).map_err(hint("choose another --out"))?;
     writeln!(out, "Loading {}", args.data.display())?;
-    let data = Dataset::load(&args.data, args.label.as_deref()).map_err(hint("see --data"))?;
+    let columns = Columns::AllBut(&args.drop);
+    let data =
+        Dataset::load_columns(&args.data, args.label.as_deref(), columns).map_err(data_error)?;
     let test = load_test_data(args.test_data.as_deref(), &data)?;
     let mut params = args.params().check(data.width()).map_err(param_error)?;
     if let Some(threads) = args.threads {
@@ -146,6 +158,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     // can take minutes.
     atomic::ensure_dir(&args.out).map_err(hint("choose another --out"))?;
     describe_data(&mut out, &data)?;
+    warn_of_ids(&data);
     writeln!(
         out,
         "Training a random forest ({}, {} threads): {} trees, max depth {}, min samples per leaf {}, {} features per split, seed {}",
@@ -208,11 +221,40 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
 /// classes.
 pub fn load_test_data(path: Option<&Path>, data: &Dataset) -> anyhow::Result<Option<Dataset>> {
     let Some(path) = path else { return Ok(None) };
-    let test = Dataset::load(path, Some(&data.label_name)).map_err(hint("see --test-data"))?;
+    // Only the features are read: other columns (an ID, text) need not be numbers.
+    let columns = Columns::Only(&data.feature_names);
+    let test = Dataset::load_columns(path, Some(&data.label_name), columns)
+        .map_err(hint("see --test-data"))?;
     let aligned = test
         .aligned_to(&data.feature_names, &data.classes)
         .map_err(hint("see --test-data"))?;
     Ok(Some(aligned))
+}
+
+/// A data error with the flag to change: `--drop` for a column it names or one that
+/// holds text (an ID, a comment), else `--data`.
+pub fn data_error(e: DatasetError) -> anyhow::Error {
+    match &e {
+        DatasetError::BadDrop { .. } => hint("see --drop")(e),
+        DatasetError::BadFeature { name, .. } => {
+            let name = printable(name).into_owned();
+            hint(format!(
+                "see --data; if '{name}' is not a feature (an ID, text), leave it out with --drop '{name}'"
+            ))(e)
+        }
+        _ => hint("see --data")(e),
+    }
+}
+
+/// Warns of feature columns that look like row IDs: a model learns the rows' order
+/// from them (on Iris sorted by class, an ID predicts the class outright).
+fn warn_of_ids(data: &Dataset) {
+    for name in data.id_like_columns() {
+        let name = printable(name);
+        eprintln!(
+            "warning: feature '{name}' has a different whole number on every row; it looks like an ID, which predicts nothing on new rows: leave it out with --drop '{name}'"
+        );
+    }
 }
 
 fn describe_data(out: &mut impl Write, data: &Dataset) -> io::Result<()> {

@@ -11,7 +11,7 @@ use clap::Args;
 
 use super::errors::hint;
 use super::train::{load_test_data, param_error, train_error};
-use crate::dataset::Dataset;
+use crate::dataset::{Columns, Dataset};
 use crate::model::Model;
 use crate::text::printable;
 use crate::training;
@@ -33,8 +33,9 @@ pub struct VerifyArgs {
 pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model).map_err(hint("check the MODEL path"))?;
     let meta = model.metadata();
-    let mut data =
-        Dataset::load(&args.data, Some(&meta.dataset.label)).map_err(hint("see --data"))?;
+    let columns = Columns::AllBut(&meta.params.drop);
+    let mut data = Dataset::load_columns(&args.data, Some(&meta.dataset.label), columns)
+        .map_err(hint("see --data"))?;
     if data.sha256 != meta.dataset.sha256 {
         bail!(
             "'{}' is not the training data of this model: its sha256 is {}, the model records {} ({})",

@@ -12,6 +12,24 @@ pub enum DatasetError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// A directory, FIFO, device or socket where a data file should be.
+    #[error(
+        "{path} is {kind}, not a regular file; data is read from regular files only (save it to a file first)"
+    )]
+    NotAFile {
+        path: PathBuf,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// A row (or the header) longer than [`super::MAX_ROW_BYTES`].
+    #[error(
+        "{path}:{line}: the row is longer than 16 MiB, the most a row may have; is this a CSV file?"
+    )]
+    RowTooLong {
+        path: PathBuf,
+        /// 1-based line where the row starts.
+        line: u64,
+    },
     /// Zero bytes, or only blank space: there is not even a header.
     #[error(
         "{path}: the file is empty; expected a header row (feature names, then the label column) followed by data rows"
@@ -81,9 +99,11 @@ pub enum DatasetError {
         /// The cell as written.
         value: String,
     },
-    /// A row whose label cell is blank.
-    #[error("{path}:{line}:{column}: the label '{name}' is empty; expected a class name")]
-    EmptyLabel {
+    /// A row whose label is missing (an empty cell, `NA` or `NaN`).
+    #[error(
+        "{path}:{line}:{column}: the label '{name}' is missing (an empty cell, NA or NaN); every row needs its class to train or evaluate on: fill it in or remove the row"
+    )]
+    MissingLabel {
         path: PathBuf,
         /// 1-based line.
         line: u64,
@@ -102,6 +122,13 @@ pub enum DatasetError {
         label: String,
         /// The header's columns, comma separated.
         available: String,
+    },
+    /// Columns to drop that cannot be dropped.
+    #[error("{path}:1: {problem}")]
+    BadDrop {
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
     },
     /// Classification needs at least two classes.
     #[error(
@@ -152,7 +179,7 @@ pub enum DatasetError {
     },
     /// A missing value where the consumer cannot take one.
     #[error(
-        "{path}:{line}:{column}: feature '{name}' is missing (an empty cell, NA or NaN), and this model cannot take missing values"
+        "{path}:{line}:{column}: feature '{name}' is missing (an empty cell, NA or NaN), and this model cannot take missing values: fill them in, or use a model trained by the cart learner, which takes them"
     )]
     MissingNotAllowed {
         /// The file.

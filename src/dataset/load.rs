@@ -1,6 +1,6 @@
 //! One pass over a training CSV: hashing, the header's layout, rows and labels.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -8,34 +8,33 @@ use sha2::{Digest, Sha256};
 
 use super::error::DatasetError;
 use super::parse::check_header;
-use super::parse::{CellValue, malformed, parse_feature};
+use super::parse::{CellValue, parse_feature};
+use super::source::Records;
 use super::table::{Dataset, Location, MAX_MAGNITUDE};
 use crate::text::{name_list, shown};
 
 /// Reads a CSV in one pass: the bytes are hashed as they stream by, and the only
 /// copy kept is the numbers and one small id per label (not a `String` per cell).
-pub fn read(path: &Path, input: impl Read, label: Option<&str>) -> Result<Dataset, DatasetError> {
-    let mut hashed = Hashed::new(input);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(&mut hashed);
-    let header = reader.headers().map_err(|e| read_error(path, e))?.clone();
+pub fn read(
+    path: &Path,
+    input: impl Read,
+    label: Option<&str>,
+    select: Columns,
+) -> Result<Dataset, DatasetError> {
+    let mut records = Records::new(path, Hashed::new(input), true);
+    let header = records.header()?;
     let columns: Vec<String> = header.iter().map(str::to_owned).collect();
     if columns.iter().all(String::is_empty) {
-        drop(reader);
         let header_error = check_header(path, &columns).err();
         return Err(match header_error {
-            Some(e) if !hashed.blank_to_end() => e,
+            Some(e) if !records.into_inner().blank_to_end() => e,
             _ => DatasetError::Empty { path: path.into() },
         });
     }
     check_header(path, &columns)?;
-    let layout = Layout::new(path, columns, label)?;
-    let rows = layout.read_rows(path, &mut reader)?;
-    drop(reader);
-    let sha256 = hex::encode(hashed.hasher.finalize());
+    let layout = Layout::new(path, columns, label, select)?;
+    let rows = layout.read_rows(path, &mut records)?;
+    let sha256 = hex::encode(records.into_inner().hasher.finalize());
     layout.finish(path, rows, sha256)
 }
 
@@ -79,22 +78,23 @@ impl<R: Read> Read for Hashed<R> {
     }
 }
 
-/// A read error: the file's own failure (a directory, a vanished disk) is `Unreadable`,
-/// anything else is the CSV's fault, with its line.
-pub fn read_error(path: &Path, e: csv::Error) -> DatasetError {
-    match e.kind() {
-        csv::ErrorKind::Io(io) => DatasetError::Unreadable {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(io.kind(), io.to_string()),
-        },
-        _ => malformed(path, &e),
-    }
+/// Which columns of a CSV are features (the label never is).
+#[derive(Debug, Clone, Copy)]
+pub enum Columns<'a> {
+    /// Every column but these, each of which the header must have: a training file
+    /// with `--drop`.
+    AllBut(&'a [String]),
+    /// Only these, where the header has them: a held-out file read for a model, whose
+    /// other columns (an ID, text) are not read.
+    Only(&'a [String]),
 }
 
 /// The header's shape: which column is the label, which are features.
 pub struct Layout {
     columns: Vec<String>,
     label_index: usize,
+    /// Per column: read it as a feature.
+    is_feature: Vec<bool>,
 }
 
 /// What one pass over the rows collects.
@@ -110,6 +110,7 @@ impl Layout {
         path: &Path,
         columns: Vec<String>,
         label: Option<&str>,
+        select: Columns,
     ) -> Result<Self, DatasetError> {
         let label_index = match label {
             None => columns.len() - 1,
@@ -121,16 +122,18 @@ impl Layout {
                 }
             })?,
         };
+        let is_feature = features(path, &columns, label_index, select)?;
         Ok(Layout {
             columns,
             label_index,
+            is_feature,
         })
     }
 
     pub fn read_rows(
         &self,
         path: &Path,
-        reader: &mut csv::Reader<impl Read>,
+        records: &mut Records<impl Read>,
     ) -> Result<RawRows, DatasetError> {
         let mut rows = RawRows {
             features: Vec::new(),
@@ -140,11 +143,8 @@ impl Layout {
         };
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut record = csv::StringRecord::new();
-        while reader
-            .read_record(&mut record)
-            .map_err(|e| read_error(path, e))?
-        {
-            let line = record.position().map_or(0, csv::Position::line);
+        while records.next(&mut record)? {
+            let line = records.line();
             if record.len() != self.columns.len() {
                 return Err(DatasetError::Ragged {
                     path: path.to_path_buf(),
@@ -157,7 +157,7 @@ impl Layout {
                 if i == self.label_index {
                     let label = self.label(path, line, cell, &mut ids, &mut rows.names)?;
                     rows.labels.push(label);
-                } else {
+                } else if self.is_feature[i] {
                     let value = self.feature(path, line, i, cell)?;
                     if value.is_nan() && rows.first_missing.is_none() {
                         rows.first_missing = Some(Location {
@@ -173,7 +173,8 @@ impl Layout {
         Ok(rows)
     }
 
-    /// The label's id, in order of first appearance.
+    /// The label's id, in order of first appearance. A missing value (as a feature's
+    /// would be: empty, `NA`, `NaN`) is refused rather than taken for a class.
     fn label(
         &self,
         path: &Path,
@@ -182,8 +183,8 @@ impl Layout {
         ids: &mut HashMap<String, u32>,
         names: &mut Vec<String>,
     ) -> Result<u32, DatasetError> {
-        if cell.is_empty() {
-            return Err(DatasetError::EmptyLabel {
+        if parse_feature(cell) == CellValue::Missing {
+            return Err(DatasetError::MissingLabel {
                 path: path.to_path_buf(),
                 line,
                 column: self.label_index + 1,
@@ -265,11 +266,12 @@ impl Layout {
             .iter()
             .map(|&id| rows.names[id as usize].clone())
             .collect();
-        let mut columns = self.columns;
-        columns.remove(self.label_index);
+        let feature_names = (self.columns.into_iter().zip(self.is_feature))
+            .filter_map(|(name, feature)| feature.then_some(name))
+            .collect();
         Ok(Dataset {
             source: path.to_path_buf(),
-            feature_names: columns,
+            feature_names,
             label_name,
             classes,
             features: rows.features,
@@ -278,4 +280,52 @@ impl Layout {
             first_missing: rows.first_missing,
         })
     }
+}
+
+/// Which columns are features: all but the label and the dropped ones, or only the
+/// named ones. Refuses dropping a column the header lacks, or the label, or every
+/// feature.
+fn features(
+    path: &Path,
+    columns: &[String],
+    label_index: usize,
+    select: Columns,
+) -> Result<Vec<bool>, DatasetError> {
+    let bad = |problem: String| DatasetError::BadDrop {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let names =
+        |list: &[String]| -> HashSet<String> { list.iter().map(|n| n.trim().to_owned()).collect() };
+    let mut feature: Vec<bool> = match select {
+        Columns::Only(only) => {
+            let only = names(only);
+            columns.iter().map(|c| only.contains(c)).collect()
+        }
+        Columns::AllBut(drop) => {
+            let drop = names(drop);
+            let present: HashSet<&String> = columns.iter().collect();
+            if let Some(absent) = drop.iter().find(|d| !present.contains(d)) {
+                return Err(bad(format!(
+                    "there is no column '{}' to drop; the header has: {}",
+                    shown(absent),
+                    name_list(columns)
+                )));
+            }
+            if drop.contains(&columns[label_index]) {
+                return Err(bad(format!(
+                    "column '{}' is the label; it cannot be dropped",
+                    shown(&columns[label_index])
+                )));
+            }
+            columns.iter().map(|c| !drop.contains(c)).collect()
+        }
+    };
+    feature[label_index] = false;
+    if matches!(select, Columns::AllBut(_)) && !feature.contains(&true) {
+        return Err(bad(
+            "every column but the label is dropped; keep at least one feature".into(),
+        ));
+    }
+    Ok(feature)
 }

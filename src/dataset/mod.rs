@@ -12,30 +12,38 @@
 mod error;
 mod load;
 mod parse;
+mod source;
 mod stream;
 mod table;
 
 pub use error::DatasetError;
-pub use stream::{FeatureReader, MAX_ROW_BYTES};
+pub use load::Columns;
+pub use parse::MAX_COLUMNS;
+pub use source::MAX_ROW_BYTES;
+pub use stream::FeatureReader;
 pub use table::{Dataset, Location, MAX_MAGNITUDE};
 
 use std::path::{Path, PathBuf};
 
 impl Dataset {
-    /// Reads and validates a CSV file. `label` picks the label column by name; by
-    /// default it is the last column.
+    /// Reads and validates a CSV file (a regular file). `label` picks the label column
+    /// by name; by default it is the last column.
     pub fn load(path: &Path, label: Option<&str>) -> Result<Dataset, DatasetError> {
-        let unreadable = |source| DatasetError::Unreadable {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(unreadable)?;
-        load::read(path, file, label)
+        Dataset::load_columns(path, label, Columns::AllBut(&[]))
+    }
+
+    /// [`Dataset::load`], with the feature columns chosen by `select`.
+    pub fn load_columns(
+        path: &Path,
+        label: Option<&str>,
+        select: Columns,
+    ) -> Result<Dataset, DatasetError> {
+        load::read(path, source::open(path)?, label, select)
     }
 
     /// Validates CSV bytes that came from `path` (used for messages only).
     pub fn parse(path: &Path, bytes: &[u8], label: Option<&str>) -> Result<Dataset, DatasetError> {
-        load::read(path, bytes, label)
+        load::read(path, bytes, label, Columns::AllBut(&[]))
     }
 }
 

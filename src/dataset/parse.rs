@@ -1,8 +1,10 @@
 //! Cells and headers: the checks shared by loading a whole file and streaming one.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::error::DatasetError;
+use crate::text::shown;
 
 /// What a feature cell holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,6 +41,27 @@ pub fn separator_hint<S: AsRef<str>>(header: &[S]) -> Option<String> {
     ))
 }
 
+/// The most columns a CSV may have. Far more than any table of features a forest is
+/// grown on; a wider header is almost surely not such a table (a line of a binary file,
+/// a transposed table), and each column costs memory in every row and in the model.
+pub const MAX_COLUMNS: usize = 100_000;
+
+/// Refuses a header wider than [`MAX_COLUMNS`].
+pub fn check_width(path: &Path, columns: usize) -> Result<(), DatasetError> {
+    if columns <= MAX_COLUMNS {
+        return Ok(());
+    }
+    Err(DatasetError::BadHeader {
+        path: path.to_path_buf(),
+        column: MAX_COLUMNS + 1,
+        problem: format!(
+            "the header has {columns} columns; at most {MAX_COLUMNS} are supported (is the table transposed, or not a CSV file?)"
+        ),
+    })
+}
+
+/// Checks a training file's header: at least two columns, at most [`MAX_COLUMNS`],
+/// every name given and unique. Linear in the number of columns.
 pub fn check_header(path: &Path, columns: &[String]) -> Result<(), DatasetError> {
     let bad = |column: usize, problem: String| DatasetError::BadHeader {
         path: path.to_path_buf(),
@@ -55,6 +78,8 @@ pub fn check_header(path: &Path, columns: &[String]) -> Result<(), DatasetError>
             ),
         ));
     }
+    check_width(path, columns.len())?;
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(columns.len());
     for (i, name) in columns.iter().enumerate() {
         if name.is_empty() {
             return Err(bad(
@@ -62,11 +87,12 @@ pub fn check_header(path: &Path, columns: &[String]) -> Result<(), DatasetError>
                 "a column has no name; every header cell needs one".into(),
             ));
         }
-        if let Some(first) = columns[..i].iter().position(|c| c == name) {
+        if let Some(first) = seen.insert(name, i) {
             return Err(bad(
                 i + 1,
                 format!(
-                    "column name '{name}' appears twice (columns {} and {}); names must be unique",
+                    "column name '{}' appears twice (columns {} and {}); names must be unique",
+                    shown(name),
                     first + 1,
                     i + 1
                 ),
@@ -76,10 +102,9 @@ pub fn check_header(path: &Path, columns: &[String]) -> Result<(), DatasetError>
     Ok(())
 }
 
-/// The CSV reader's error as a [`DatasetError::Malformed`] with its line; shared with
+/// The CSV reader's error as a [`DatasetError::Malformed`] at `line`; shared with
 /// `mlops predict`, which reads CSV the same way and owes the same messages.
-pub fn malformed(path: &Path, e: &csv::Error) -> DatasetError {
-    let line = e.position().map_or(1, csv::Position::line);
+pub fn malformed(path: &Path, line: u64, e: &csv::Error) -> DatasetError {
     let problem = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => {
             format!(

@@ -13,6 +13,9 @@ use crate::text::{name_list, shown};
 /// Prediction has no such limit: it only compares.
 pub const MAX_MAGNITUDE: f64 = f64::MAX / 2.0;
 
+/// The fewest rows on which a column of distinct whole numbers is taken for an ID.
+pub const ID_MIN_ROWS: usize = 20;
+
 /// A dataset held in memory: features row-major as `f64`, labels as indices into
 /// [`Dataset::classes`].
 #[derive(Debug, Clone)]
@@ -100,6 +103,31 @@ impl Dataset {
             labels: self.labels.iter().map(|&l| class_map[l as usize]).collect(),
             ..self
         })
+    }
+
+    /// Feature columns that look like row IDs: a whole number, different on every row,
+    /// none missing, in a data set of at least [`ID_MIN_ROWS`] rows. (Measured values
+    /// repeat, or have fractions; a count that differs on every row is rare enough
+    /// that a warning is worth it.)
+    pub fn id_like_columns(&self) -> Vec<&str> {
+        if self.rows() < ID_MIN_ROWS {
+            return Vec::new();
+        }
+        (0..self.width())
+            .filter(|&f| self.looks_like_ids(f))
+            .map(|f| self.feature_names[f].as_str())
+            .collect()
+    }
+
+    fn looks_like_ids(&self, f: usize) -> bool {
+        let column = || self.features.iter().skip(f).step_by(self.width());
+        // NaN's fraction is NaN: a missing value rules a column out too.
+        if !column().all(|v| v.fract() == 0.0) {
+            return false;
+        }
+        let mut values: Vec<f64> = column().copied().collect();
+        values.sort_unstable_by(f64::total_cmp);
+        values.windows(2).all(|w| w[0] != w[1])
     }
 
     /// How many rows each class has, indexed like [`Dataset::classes`].

@@ -1,6 +1,7 @@
 //! Unit tests of the CSV loader.
 
 use super::parse::separator_hint;
+use super::table::ID_MIN_ROWS;
 use super::*;
 
 fn parse(text: &str, label: Option<&str>) -> Result<Dataset, DatasetError> {
@@ -51,8 +52,124 @@ fn errors_name_line_and_column() {
     assert!(e.contains("t.csv:3:2:"), "{e}");
     let e = parse("a,b,y\n1,2,p\n1,2\n", None).unwrap_err().to_string();
     assert!(e.contains("t.csv:3: expected 3 columns"), "{e}");
-    let e = parse("a,b,y\n1,2,p\n1,2,\n", None).unwrap_err().to_string();
-    assert!(e.contains("t.csv:3:3: the label 'y' is empty"), "{e}");
+    for missing in ["", "NA", " nan "] {
+        let e = parse(&format!("a,b,y\n1,2,p\n1,2,{missing}\n"), None)
+            .unwrap_err()
+            .to_string();
+        let expected = "t.csv:3:3: the label 'y' is missing (an empty cell, NA or NaN)";
+        assert!(
+            e.contains(expected) && e.contains("fill it in or remove"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn lines_are_right_for_every_line_ending() {
+    for end in ["\n", "\r\n", "\r"] {
+        let lines = ["a,b,y", "1,2,p", "3,4,\"two", "lines\"", "", "5,x,q"];
+        let e = parse(&lines.join(end), None).unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:6:2: feature 'b'"), "{end:?}: {e}");
+        let lines = ["a,b,y", "1,2,p", "", "3,NA,q", "5,6,q"];
+        let d = parse(&lines.join(end), None).unwrap();
+        assert_eq!(d.first_missing.unwrap().line, 4, "{end:?}");
+    }
+}
+
+#[test]
+fn dropped_columns_are_not_read() {
+    let text = "id,a,note,y\nx-1,1,hello,p\nx-2,2,world,q\n";
+    let drop = ["id".to_owned(), " note".to_owned()];
+    let d = load::read(
+        Path::new("t.csv"),
+        text.as_bytes(),
+        None,
+        Columns::AllBut(&drop),
+    );
+    let d = d.unwrap();
+    assert_eq!(d.feature_names, ["a"]);
+    assert_eq!(d.features, [1.0, 2.0]);
+    // Without --drop, the text is refused as a feature.
+    assert!(matches!(
+        parse(text, None),
+        Err(DatasetError::BadFeature { .. })
+    ));
+    let refused = |drop: &[&str]| {
+        let drop: Vec<String> = drop.iter().map(|d| d.to_string()).collect();
+        load::read(
+            Path::new("t.csv"),
+            text.as_bytes(),
+            None,
+            Columns::AllBut(&drop),
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let e = refused(&["id", "nope"]);
+    assert!(
+        e.contains("t.csv:1: there is no column 'nope' to drop; the header has: id, a, note, y"),
+        "{e}"
+    );
+    let e = refused(&["id", "note", "y"]);
+    assert!(
+        e.contains("column 'y' is the label; it cannot be dropped"),
+        "{e}"
+    );
+    let e = refused(&["id", "note", "a"]);
+    assert!(e.contains("every column but the label is dropped"), "{e}");
+    // A held-out file is read for a model's features only, wherever they are.
+    let only = ["a".to_owned()];
+    let d = load::read(
+        Path::new("t.csv"),
+        text.as_bytes(),
+        None,
+        Columns::Only(&only),
+    );
+    assert_eq!(d.unwrap().feature_names, ["a"]);
+}
+
+#[test]
+fn columns_of_distinct_whole_numbers_look_like_ids() {
+    let table = |rows: usize, id: &dyn Fn(usize) -> String| {
+        let mut text = String::from("id,x,y\n");
+        for i in 0..rows {
+            text.push_str(&format!("{},{},{}\n", id(i), i % 3, ["p", "q"][i % 2]));
+        }
+        parse(&text, None).unwrap()
+    };
+    let d = table(30, &|i| (1000 - 7 * i).to_string());
+    assert_eq!(d.id_like_columns(), ["id"]);
+    // Too few rows to tell, a repeat, a fraction or a missing value: not an ID.
+    assert!(
+        table(ID_MIN_ROWS - 1, &|i| i.to_string())
+            .id_like_columns()
+            .is_empty()
+    );
+    assert!(
+        table(30, &|i| (i.min(28)).to_string())
+            .id_like_columns()
+            .is_empty()
+    );
+    assert!(
+        table(30, &|i| format!("{i}.5"))
+            .id_like_columns()
+            .is_empty()
+    );
+    assert!(
+        table(30, &|i| if i == 9 { "NA".into() } else { i.to_string() })
+            .id_like_columns()
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_header_check_refuses_absurd_widths() {
+    let names: Vec<String> = (0..=MAX_COLUMNS).map(|i| format!("c{i}")).collect();
+    let e = parse(&format!("{}\n", names.join(",")), None).unwrap_err();
+    assert!(
+        matches!(e, DatasetError::BadHeader { column, .. } if column == MAX_COLUMNS + 1),
+        "{e}"
+    );
 }
 
 #[test]

@@ -87,6 +87,7 @@ impl Body {
             features_per_split: p.features_per_split,
             seed: p.seed,
             test_fraction: p.test_fraction,
+            drop: Vec::new(),
         }
     }
 
@@ -94,7 +95,8 @@ impl Body {
     /// anything version 1 cannot say.
     pub fn from_current(b: &ModelBody) -> Option<Body> {
         let (m, p) = (&b.metadata, &b.metadata.params);
-        if p.learner != Learner::Smartcore || m.importances.is_some() || m.test_data.is_some() {
+        let v2_only = m.importances.is_some() || m.test_data.is_some() || !p.drop.is_empty();
+        if p.learner != Learner::Smartcore || v2_only {
             return None;
         }
         Some(Body {

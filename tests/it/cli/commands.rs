@@ -182,7 +182,7 @@ fn bad_data_is_refused_with_location_and_nothing_is_written() {
             "empty label",
             "a,b,y\n1,2,p\n1,2,\n",
             &[],
-            "bad.csv:3:3: the label 'y' is empty",
+            "bad.csv:3:3: the label 'y' is missing (an empty cell, NA or NaN)",
         ),
         (
             "unknown label",
