@@ -32,6 +32,12 @@ const TO_STDOUT: &str = "cannot write the predictions to stdout";
 /// Runs `mlops predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model).map_err(hint("check --model"))?;
+    if args.input.is_dir() {
+        anyhow::bail!(
+            "'{}' is a directory, not a CSV file; give the path of the CSV to predict",
+            crate::text::printable(&args.input.display().to_string())
+        );
+    }
     let mut rows = FeatureReader::open(&args.input, model.features())?;
     if !model.accepts_missing() {
         rows = rows.refuse_missing();

@@ -1,5 +1,6 @@
 //! The `mlops` binary's commands, run as processes.
 
 mod commands;
+mod edges;
 mod learner;
 mod robustness;
