@@ -33,7 +33,10 @@ fn boolish(arg: Arg) -> Arg {
 /// the command line `args`, and the variable holds that value), the message that names
 /// the variable; `None` for any other error, which clap reports as it is.
 pub fn env_value_error(cmd: &Command, e: &clap::Error, args: &[OsString]) -> Option<String> {
-    if !matches!(e.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
         return None;
     }
     let (Some(ContextValue::String(flag)), Some(ContextValue::String(value))) = (

@@ -54,7 +54,11 @@ pub fn plan(args: &TrainArgs, given: &[String]) -> Plan {
     let meta = model.metadata();
     let effective = recorded_args(args, meta, &is_given);
     let mut changes = changed_params(&effective, meta);
-    match file_change(&effective.data, &meta.dataset.file_name, &meta.dataset.sha256) {
+    match file_change(
+        &effective.data,
+        &meta.dataset.file_name,
+        &meta.dataset.sha256,
+    ) {
         FileState::Same => {}
         FileState::Changed(why) => changes.insert(0, why),
         FileState::Missing if !is_given("data") => {
@@ -86,7 +90,11 @@ pub fn plan(args: &TrainArgs, given: &[String]) -> Plan {
 }
 
 /// `args` with every flag that was not given replaced by the model's recorded value.
-fn recorded_args(args: &TrainArgs, meta: &ModelMetadata, is_given: &dyn Fn(&str) -> bool) -> TrainArgs {
+fn recorded_args(
+    args: &TrainArgs,
+    meta: &ModelMetadata,
+    is_given: &dyn Fn(&str) -> bool,
+) -> TrainArgs {
     let mut a = args.clone();
     let dir = args.data.parent().unwrap_or(Path::new(""));
     if !is_given("data") {

@@ -135,9 +135,9 @@ pub fn param_error(e: ParamError) -> anyhow::Error {
 /// A training error with the flag to change, where one would help.
 pub fn train_error(e: TrainError) -> anyhow::Error {
     match e {
-        TrainError::ClassTooSmall { .. } => {
-            hint("see --test-fraction (0 trains on every row) or give a held-out file with --test-data")(e)
-        }
+        TrainError::ClassTooSmall { .. } => hint(
+            "see --test-fraction (0 trains on every row) or give a held-out file with --test-data",
+        )(e),
         TrainError::MissingValues { .. } => hint("--learner cart takes them")(e),
         e => e.into(),
     }

@@ -22,18 +22,29 @@ fn concurrent_runs_into_one_directory_leave_a_matching_pair() {
         let children: Vec<_> = (0..8)
             .map(|i| {
                 let seed = (round * 8 + i).to_string();
-                train_cmd(&iris(), dir.path(), &["--trees", "3", "--quiet", "--seed", &seed])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
+                train_cmd(
+                    &iris(),
+                    dir.path(),
+                    &["--trees", "3", "--quiet", "--seed", &seed],
+                )
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
             })
             .collect();
         for child in children {
             let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
-        let named = metrics(dir.path())["model_sha256"].as_str().unwrap().to_owned();
+        let named = metrics(dir.path())["model_sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(
             named,
             model_id(&dir.path().join("model.cbor")),
@@ -131,7 +142,10 @@ fn a_test_fraction_of_zero_trains_on_every_row_and_says_so() {
     let data = iris_with_few_virginica(dir.path(), 2);
     let out = dir.path().join("out");
     let stdout = train(&data, &out, &["--trees", "5", "--test-fraction", "0"]);
-    assert!(stdout.contains("no test set (test fraction 0): all 102 rows train"), "{stdout}");
+    assert!(
+        stdout.contains("no test set (test fraction 0): all 102 rows train"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("test accuracy"), "{stdout}");
     let m = metrics(&out);
     assert_eq!(m["test_rows"], 0, "{m}");
@@ -149,24 +163,52 @@ fn a_test_fraction_of_zero_trains_on_every_row_and_says_so() {
 #[test]
 fn boolean_variables_take_the_usual_spellings() {
     let fixture = trained(&["--trees", "3"]);
-    for (value, json) in [("1", true), ("yes", true), ("TRUE", true), ("0", false), ("no", false)] {
-        let stdout = succeeds(mlops().arg("inspect").arg(&fixture.model).env("MLOPS_JSON", value));
-        assert_eq!(stdout.starts_with('{'), json, "MLOPS_JSON={value}: {stdout}");
+    for (value, json) in [
+        ("1", true),
+        ("yes", true),
+        ("TRUE", true),
+        ("0", false),
+        ("no", false),
+    ] {
+        let stdout = succeeds(
+            mlops()
+                .arg("inspect")
+                .arg(&fixture.model)
+                .env("MLOPS_JSON", value),
+        );
+        assert_eq!(
+            stdout.starts_with('{'),
+            json,
+            "MLOPS_JSON={value}: {stdout}"
+        );
     }
-    let e = fails(mlops().arg("inspect").arg(&fixture.model).env("MLOPS_JSON", "maybe"), 2);
+    let e = fails(
+        mlops()
+            .arg("inspect")
+            .arg(&fixture.model)
+            .env("MLOPS_JSON", "maybe"),
+        2,
+    );
     assert!(e.contains("MLOPS_JSON"), "{e}");
     let dir = tempfile::tempdir().unwrap();
-    let stdout = succeeds(&mut train_cmd(&iris(), dir.path(), &["--trees", "3"]).env("MLOPS_QUIET", "1"));
+    let stdout =
+        succeeds(&mut train_cmd(&iris(), dir.path(), &["--trees", "3"]).env("MLOPS_QUIET", "1"));
     assert!(stdout.contains("Wrote"), "{stdout}");
 }
 
 #[test]
 fn a_bad_value_from_a_variable_names_the_variable() {
     let dir = tempfile::tempdir().unwrap();
-    let e = fails(&mut train_cmd(&iris(), dir.path(), &[]).env("MLOPS_TREES", "abc"), 2);
+    let e = fails(
+        &mut train_cmd(&iris(), dir.path(), &[]).env("MLOPS_TREES", "abc"),
+        2,
+    );
     assert!(e.contains("MLOPS_TREES"), "{e}");
     assert!(e.contains("'abc'"), "{e}");
-    let e = fails(&mut train_cmd(&iris(), dir.path(), &[]).env("MLOPS_LEARNER", "forest"), 2);
+    let e = fails(
+        &mut train_cmd(&iris(), dir.path(), &[]).env("MLOPS_LEARNER", "forest"),
+        2,
+    );
     assert!(e.contains("MLOPS_LEARNER") && e.contains("cart"), "{e}");
     // Given on the command line, the flag is what is wrong, whatever the variable says.
     let e = fails(
@@ -182,7 +224,10 @@ fn a_bad_value_from_a_variable_names_the_variable() {
 fn help_exits_zero() {
     for args in [&["--help"][..], &["train", "--help"], &["--version"]] {
         let stdout = succeeds(mlops().args(args));
-        assert!(stdout.contains("mlops") || stdout.contains("Usage"), "{stdout}");
+        assert!(
+            stdout.contains("mlops") || stdout.contains("Usage"),
+            "{stdout}"
+        );
     }
 }
 
@@ -190,7 +235,11 @@ fn help_exits_zero() {
 fn predict_names_a_directory_as_one() {
     let fixture = trained(&["--trees", "3"]);
     let e = fails(
-        mlops().arg("predict").arg("--model").arg(&fixture.model).arg(fixture.dir.path()),
+        mlops()
+            .arg("predict")
+            .arg("--model")
+            .arg(&fixture.model)
+            .arg(fixture.dir.path()),
         1,
     );
     assert!(e.contains("is a directory, not a CSV file"), "{e}");
@@ -200,9 +249,15 @@ fn predict_names_a_directory_as_one() {
 #[test]
 fn inspect_suggests_only_what_inspect_takes() {
     let dir = tempfile::tempdir().unwrap();
-    let e = fails(mlops().arg("inspect").arg(dir.path().join("nothere.cbor")), 1);
+    let e = fails(
+        mlops().arg("inspect").arg(dir.path().join("nothere.cbor")),
+        1,
+    );
     assert!(e.contains("nothere.cbor"), "{e}");
-    assert!(!e.contains("--model"), "inspect takes the path, not --model: {e}");
+    assert!(
+        !e.contains("--model"),
+        "inspect takes the path, not --model: {e}"
+    );
 }
 
 #[test]
@@ -214,7 +269,10 @@ fn probe_never_prints_credentials_or_control_characters() {
         .unwrap()
         .port();
     let url = format!("http://admin:hunter2@127.0.0.1:{port}/ready");
-    let e = fails(mlops().args(["probe", "--timeout-ms", "500", "--url", &url]), 1);
+    let e = fails(
+        mlops().args(["probe", "--timeout-ms", "500", "--url", &url]),
+        1,
+    );
     assert!(!e.contains("hunter2") && !e.contains("admin"), "{e}");
     assert!(e.contains("***@127.0.0.1"), "{e}");
     let url = format!("http://127.0.0.1:{port}/ready\r\nX-Injected: 1");
