@@ -156,7 +156,7 @@ fn a_test_fraction_of_zero_trains_on_every_row_and_says_so() {
     let model = out.join("model.cbor");
     let text = succeeds(mlops().arg("inspect").arg(&model));
     assert!(text.contains("no test set"), "{text}");
-    let e = fails(&mut train_cmd(&data, &out, &["--test-fraction", "-0.1"]), 1);
+    let e = fails(&mut train_cmd(&data, &out, &["--test-fraction=-0.1"]), 1);
     assert!(e.contains("at least 0 and less than 1"), "{e}");
 }
 
@@ -279,4 +279,59 @@ fn probe_never_prints_credentials_or_control_characters() {
     let e = fails(mlops().args(["probe", "--url", &url]), 1);
     assert!(!e.contains('\r') && e.lines().count() == 1, "{e:?}");
     assert!(e.contains("\\r\\n"), "{e}");
+}
+
+#[test]
+fn if_changed_keeps_a_model_unless_its_data_or_a_given_flag_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    fs::create_dir(&data_dir).unwrap();
+    fs::copy(iris(), data_dir.join("iris.csv")).unwrap();
+    let mine = data_dir.join("mine.csv");
+    fs::copy(iris(), &mine).unwrap();
+    let out = dir.path().join("models");
+    // As in the compose stack: no --data given, so the recorded file under data/ counts.
+    let keep = |extra: &[&str]| {
+        let mut cmd = mlops();
+        cmd.current_dir(dir.path())
+            .args(["train", "--quiet", "--if-changed"])
+            .args(extra);
+        succeeds(&mut cmd)
+    };
+    let first = keep(&["--trees", "4"]);
+    assert!(
+        first.starts_with("No model in models yet: training"),
+        "{first}"
+    );
+    // Trained by hand on another file, with other parameters.
+    train(&mine, &out, &["--trees", "7", "--quiet"]);
+    let id = model_id(&out.join("model.cbor"));
+    let again = keep(&[]);
+    assert!(again.starts_with("Keeping models/model.cbor"), "{again}");
+    assert!(again.contains(&id) && again.contains("mine.csv"), "{again}");
+    assert_eq!(model_id(&out.join("model.cbor")), id);
+    // A given flag that differs retrains, with the recorded values for the rest.
+    let more = keep(&["--trees", "9"]);
+    assert!(
+        more.starts_with("Retraining: --trees is 9, the model has 7"),
+        "{more}"
+    );
+    let text = succeeds(mlops().arg("inspect").arg(out.join("model.cbor")));
+    assert!(
+        text.contains("9 trees") && text.contains("mine.csv"),
+        "{text}"
+    );
+    // The data file changed: retrained from it.
+    let mut csv = fs::read_to_string(&mine).unwrap();
+    csv.push_str("5.0,3.4,1.5,0.2,setosa\n");
+    fs::write(&mine, csv).unwrap();
+    let changed = keep(&[]);
+    assert!(
+        changed.contains("mine.csv changed since the model was trained"),
+        "{changed}"
+    );
+    assert!(keep(&[]).starts_with("Keeping"), "a second run keeps it");
+    let m = metrics(&out);
+    assert_eq!(m["rows"], 151, "{m}");
+    assert_eq!(m["params"]["trees"], 9, "{m}");
 }
