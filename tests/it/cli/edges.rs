@@ -17,7 +17,7 @@ fn metrics(dir: &Path) -> serde_json::Value {
 #[test]
 fn concurrent_runs_into_one_directory_leave_a_matching_pair() {
     let dir = tempfile::tempdir().unwrap();
-    for round in 0..8 {
+    for round in 0..20 {
         // Different seeds: every run writes a different model.
         let children: Vec<_> = (0..8)
             .map(|i| {
