@@ -5,6 +5,12 @@
 //! temporary file in the same directory (a rename across file systems is not atomic),
 //! flush it to disk, rename it over the target, and flush the directory so the rename
 //! itself survives a power cut. The temporary file is removed if anything fails.
+//!
+//! Several files written together (a model and the metrics that name its hash) are
+//! renamed while holding an exclusive advisory lock (`flock`) on their directory, so two
+//! runs writing into one directory at once cannot interleave their renames: the files
+//! there always come from the same run. The lock is taken only for the renames, not
+//! while a run trains, and it goes with the process however that ends.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -34,6 +40,7 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> io::Result<()> {
         }
         staged.push((tmp, path));
     }
+    let _locks = lock_dirs(files.iter().map(|&(path, _)| parent(path)))?;
     for (tmp, path) in staged {
         // `persist` renames over the target; on failure the temporary file is dropped
         // and deleted, leaving the previous target untouched.
@@ -45,6 +52,25 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Exclusive advisory locks on each directory (in a fixed order, so two writers cannot
+/// deadlock), held until the returned files are dropped.
+fn lock_dirs<'a>(dirs: impl Iterator<Item = &'a Path>) -> io::Result<Vec<File>> {
+    let mut dirs: Vec<&Path> = dirs.collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    dirs.into_iter()
+        .map(|dir| {
+            let locked = File::open(dir).and_then(|d| fs4::FileExt::lock(&d).map(|()| d));
+            locked.map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot lock directory '{}': {e}", dir.display()),
+                )
+            })
+        })
+        .collect()
 }
 
 /// `path`'s directory, `.` for a bare file name.
@@ -78,7 +104,7 @@ fn new_file_permissions() -> fs::Permissions {
 /// Refuses an output directory that exists as something else (or lies under a file),
 /// before any work: training can take minutes, and its result could not be written.
 /// A directory that does not exist yet is fine; [`ensure_dir`] creates it.
-pub fn check_dir(dir: &Path) -> io::Result<()> {
+fn check_dir(dir: &Path) -> io::Result<()> {
     let not_a_dir = || {
         io::Error::new(
             io::ErrorKind::NotADirectory,
@@ -95,8 +121,27 @@ pub fn check_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// Makes sure files can be written into `dir`, creating it (and its parents) if needed:
+/// a temporary file is created there and removed. Run before long work whose result
+/// goes there, so an unwritable directory is found in a moment, not after hours.
+pub fn check_writable(dir: &Path) -> io::Result<()> {
+    check_dir(dir)?;
+    ensure_dir(dir)?;
+    tempfile::Builder::new()
+        .prefix(".mlops-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot write files in '{}': {e}", dir.display()),
+            )
+        })
+}
+
 /// Creates `dir` (and parents) if needed, with a message that says what to do on failure.
-pub fn ensure_dir(dir: &Path) -> io::Result<()> {
+fn ensure_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir).map_err(|e| {
         io::Error::new(
             e.kind(),

@@ -69,10 +69,11 @@ pub struct MetricsReport {
     pub dataset_sha256: String,
     /// Accuracy on the training rows.
     pub train_accuracy: f64,
-    /// Accuracy on the held-out rows.
-    pub test_accuracy: f64,
-    /// Log loss (cross-entropy) of the held-out rows' probabilities.
-    pub test_log_loss: f64,
+    /// Accuracy on the held-out rows; `null` when there are none (test fraction 0).
+    pub test_accuracy: Option<f64>,
+    /// Log loss (cross-entropy) of the held-out rows' probabilities; `null` when there
+    /// are none.
+    pub test_log_loss: Option<f64>,
     /// Out-of-bag accuracy on the training rows, when the learner measures it.
     pub oob_accuracy: Option<f64>,
     /// Feature importances (mean decrease in impurity, summing to 1), most important

@@ -43,7 +43,8 @@ pub struct TrainParams {
     pub features_per_split: Option<usize>,
     /// Seed for the split and the forest.
     pub seed: u64,
-    /// Fraction of each class held out for evaluation.
+    /// Fraction of each class held out for evaluation; 0 trains on every row and skips
+    /// the evaluation.
     pub test_fraction: f64,
     /// Columns of the data left out of the features (an ID, free text), as given. Not a
     /// hyperparameter, but part of what a run needs to be repeated; a model without any
@@ -114,11 +115,11 @@ impl TrainParams {
                 "the number of trees must be at least 1".into(),
             );
         }
-        if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
+        if !(self.test_fraction >= 0.0 && self.test_fraction < 1.0) {
             return bad(
                 Param::TestFraction,
                 format!(
-                    "the test fraction must be strictly between 0 and 1, got {}",
+                    "the test fraction must be at least 0 and less than 1 (0 trains on every row, without evaluation), got {}",
                     self.test_fraction
                 ),
             );
@@ -206,7 +207,7 @@ mod tests {
         let changes: [Change; 6] = [
             (|p| p.trees = 0, Param::Trees),
             (|p| p.test_fraction = 1.0, Param::TestFraction),
-            (|p| p.test_fraction = 0.0, Param::TestFraction),
+            (|p| p.test_fraction = -0.1, Param::TestFraction),
             (|p| p.min_samples_leaf = 0, Param::MinSamplesLeaf),
             (|p| p.features_per_split = Some(5), Param::FeaturesPerSplit),
             (|p| p.max_depth = Some(0), Param::MaxDepth),

@@ -25,18 +25,42 @@ pub struct ProbeArgs {
 }
 
 /// Returns true when the service answered 200 in time; says why not on stderr otherwise.
+/// The URL is printed with any user info (credentials) replaced and control characters
+/// escaped: health-check output ends up in `docker inspect` and in logs.
 pub fn run(args: &ProbeArgs) -> bool {
+    let shown = redacted(&args.url);
     match probe(&args.url, Duration::from_millis(args.timeout_ms)) {
         Ok(200) => true,
         Ok(status) => {
-            eprintln!("probe: {} answered {status}", args.url);
+            eprintln!("probe: {shown} answered {status}");
             false
         }
         Err(e) => {
-            eprintln!("probe: {}: {e}", args.url);
+            eprintln!("probe: {shown}: {e}");
             false
         }
     }
+}
+
+/// `url` fit to print: the user info of its authority (`user:password@`) replaced by
+/// `***@`, and control characters escaped (`\r`, `\n`, `\u{1b}`).
+fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_at(url.find("://").map_or(0, |i| i + 3));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let shown = match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => url.to_owned(),
+    };
+    shown
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The parts of an `http://host[:port][/path]` URL.
@@ -51,6 +75,14 @@ struct Target {
 /// first `/`, `?` or `#` (RFC 3986), so `http://host:8000?x=1` is port 8000 with a query;
 /// the fragment is the client's and is not sent.
 fn parse_url(url: &str) -> Result<Target, String> {
+    // A CR or LF would end the request line or the Host header early and send the rest
+    // as headers of the attacker's choosing; a space would split the request line.
+    if let Some(c) = url.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!(
+            "the URL holds {}, which a URL cannot; percent-encode it",
+            c.escape_debug()
+        ));
+    }
     let rest = url
         .get(..7)
         .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
@@ -62,6 +94,12 @@ fn parse_url(url: &str) -> Result<Target, String> {
         Some(i) => (&rest[..i], rest[i..].to_owned()),
         None => (rest, "/".to_owned()),
     };
+    if authority.contains('@') {
+        return Err(
+            "the URL holds user info (credentials); the probe sends none: remove the part up to '@'"
+                .to_owned(),
+        );
+    }
     let (host, port) = match authority.rsplit_once(':') {
         // `[::1]:8000` or `host:8000`, but not the colons inside a bare IPv6 address.
         Some((h, p)) if !h.contains(':') || h.ends_with(']') => (
@@ -200,6 +238,36 @@ mod tests {
         assert!(parse_url("https://x/").is_err());
         assert!(parse_url("http://x:port/").is_err());
         assert!(parse_url("http:///ready").is_err());
+    }
+
+    #[test]
+    fn refuses_control_characters_and_credentials() {
+        for url in [
+            "http://127.0.0.1:8000/ready\r\nX-Injected: 1",
+            "http://127.0.0.1:8000/ready\nX: 1",
+            "http://127.0.0.1:8000/re ady",
+            "http://h\u{1b}[2J/ready",
+            "http://127.0.0.1:8000/\t",
+        ] {
+            assert!(parse_url(url).is_err(), "{url:?}");
+        }
+        let e = parse_url("http://user:secret@127.0.0.1:8000/ready").unwrap_err();
+        assert!(e.contains("user info"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
+        // An '@' after the authority is part of the path, not user info.
+        assert_eq!(parse_url("http://h:1/a@b").unwrap().path, "/a@b");
+    }
+
+    #[test]
+    fn redacts_credentials_and_escapes_control_characters() {
+        assert_eq!(
+            redacted("http://user:secret@127.0.0.1:8000/ready"),
+            "http://***@127.0.0.1:8000/ready"
+        );
+        assert_eq!(redacted("https://a:b@h/x@y"), "https://***@h/x@y");
+        assert_eq!(redacted("http://h/x@y"), "http://h/x@y");
+        assert_eq!(redacted("http://h/\r\nX: 1"), "http://h/\\r\\nX: 1");
+        assert_eq!(redacted("user:pw@host/x"), "***@host/x");
     }
 
     #[test]

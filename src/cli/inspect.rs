@@ -85,11 +85,19 @@ fn write_text(out: &mut impl Write, model: &Model) -> io::Result<()> {
         d.train_rows,
         d.test_rows
     )?;
-    writeln!(
-        out,
-        "accuracy    train {:.4}, test {:.4}",
-        meta.metrics.train_accuracy, meta.metrics.test_accuracy
-    )?;
+    if d.test_rows == 0 {
+        writeln!(
+            out,
+            "accuracy    train {:.4}, no test set (trained on every row)",
+            meta.metrics.train_accuracy
+        )?;
+    } else {
+        writeln!(
+            out,
+            "accuracy    train {:.4}, test {:.4}",
+            meta.metrics.train_accuracy, meta.metrics.test_accuracy
+        )?;
+    }
     if let Some(oob) = meta.metrics.oob_accuracy {
         writeln!(out, "            out of bag {oob:.4}")?;
     }

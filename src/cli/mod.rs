@@ -7,8 +7,10 @@
 //! how to fix it, with a non-zero exit code. The library's errors describe the problem;
 //! the command adds which flag to change (`errors::Hint`).
 
+mod env;
 mod errors;
 pub mod evaluate;
+mod if_changed;
 pub mod inspect;
 pub mod predict;
 mod progress;
@@ -20,7 +22,7 @@ use std::io::{self, Write};
 use errors::{error_line, is_broken_pipe};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// mlops: train a random forest on a CSV and serve its predictions.
 #[derive(Debug, Parser)]
@@ -52,7 +54,10 @@ pub enum Command {
 
 /// Parses the command line and runs it; the binary's whole `main`.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result = match cli.command {
         Command::Train(args) => train::run(&args),
         Command::Serve(args) => crate::server::run(args),
@@ -81,4 +86,40 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The ids of the flags in `matches` given on the command line or by variable.
+fn given(matches: &clap::ArgMatches) -> Vec<String> {
+    matches
+        .ids()
+        .filter(|id| {
+            matches
+                .value_source(id.as_str())
+                .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue)
+        })
+        .map(|id| id.as_str().to_owned())
+        .collect()
+}
+
+/// The command line, read as [`env`] describes; on an error (or `--help`), the exit
+/// code after clap (or [`env::env_value_error`]) has said what is wrong.
+fn parse() -> Result<Cli, ExitCode> {
+    let args: Vec<_> = std::env::args_os().collect();
+    let cmd = env::boolish_switches(Cli::command());
+    let e = match cmd.clone().try_get_matches_from(&args).and_then(|m| {
+        let mut cli = Cli::from_arg_matches(&m)?;
+        if let (Command::Train(train), Some(("train", sub))) = (&mut cli.command, m.subcommand()) {
+            train.given = given(sub);
+        }
+        Ok(cli)
+    }) {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    if let Some(message) = env::env_value_error(&cmd, &e, &args) {
+        let _ = writeln!(io::stderr(), "error: {message}");
+        return Err(ExitCode::from(2));
+    }
+    let _ = e.print();
+    Err(ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)))
 }

@@ -11,9 +11,11 @@ use anyhow::bail;
 use clap::Args;
 
 use super::errors::hint;
+use super::if_changed::{self, Plan};
 use super::progress;
 use crate::atomic;
 use crate::dataset::{Columns, Dataset, DatasetError};
+use crate::metrics::MetricsReport;
 use crate::params::{DEFAULTS, Learner, Param, ParamError, TrainParams};
 use crate::text::{name_list, printable};
 use crate::training::{self, TrainError};
@@ -78,9 +80,18 @@ pub struct TrainArgs {
     /// Seed of the split and the forest.
     #[arg(long, env = "MLOPS_SEED", default_value_t = DEFAULTS.seed)]
     pub seed: u64,
-    /// Fraction of each class held out for evaluation.
+    /// Fraction of each class held out for evaluation; 0 trains on every row, without
+    /// evaluation.
     #[arg(long, env = "MLOPS_TEST_FRACTION", default_value_t = DEFAULTS.test_fraction)]
     pub test_fraction: f64,
+    /// Keep the model already in --out unless its data file's content or a given flag
+    /// differs from what it records; flags not given keep the model's values.
+    #[arg(long, env = "MLOPS_IF_CHANGED")]
+    pub if_changed: bool,
+    /// The ids of the flags given on the command line or by variable, for --if-changed
+    /// (filled in after parsing).
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 impl TrainArgs {
@@ -134,7 +145,9 @@ pub fn param_error(e: ParamError) -> anyhow::Error {
 /// A training error with the flag to change, where one would help.
 pub fn train_error(e: TrainError) -> anyhow::Error {
     match e {
-        TrainError::ClassTooSmall { .. } => hint("see --test-fraction")(e),
+        TrainError::ClassTooSmall { .. } => hint(
+            "see --test-fraction (0 trains on every row) or give a held-out file with --test-data",
+        )(e),
         TrainError::MissingValues { .. } => hint("--learner cart takes them")(e),
         e => e.into(),
     }
@@ -143,8 +156,23 @@ pub fn train_error(e: TrainError) -> anyhow::Error {
 /// Runs `mlops train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut out = Progress::new(io::stdout().lock());
+    let planned;
+    let args = match args.if_changed.then(|| if_changed::plan(args, &args.given)) {
+        None => args,
+        Some(Plan::Keep(why)) => {
+            writeln!(out, "{why}")?;
+            return Ok(());
+        }
+        Some(Plan::Train(recorded, why)) => {
+            writeln!(out, "{why}")?;
+            planned = recorded;
+            &*planned
+        }
+    };
     let name = args.model_name()?;
-    atomic::check_dir(&args.out).map_err(hint("choose another --out"))?;
+    // Find out now, not after training (which can take hours), that the result can be
+    // written.
+    atomic::check_writable(&args.out).map_err(hint("choose another --out"))?;
     writeln!(out, "Loading {}", args.data.display())?;
     let columns = Columns::AllBut(&args.drop);
     let data =
@@ -154,9 +182,6 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if let Some(threads) = args.threads {
         params = params.with_threads(usize::from(threads));
     }
-    // The input is valid: make sure the output can go somewhere before training, which
-    // can take minutes.
-    atomic::ensure_dir(&args.out).map_err(hint("choose another --out"))?;
     describe_data(&mut out, &data)?;
     warn_of_ids(&data);
     writeln!(
@@ -182,30 +207,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     })
     .map_err(train_error)?;
     bar.finish();
-    let r = &trained.report;
-    match &args.test_data {
-        Some(path) => writeln!(
-            out,
-            "  {} train rows; {} test rows from {}",
-            r.train_rows,
-            r.test_rows,
-            path.display()
-        )?,
-        None => writeln!(
-            out,
-            "  stratified split: {} train / {} test rows (test fraction {})",
-            r.train_rows, r.test_rows, params.test_fraction
-        )?,
-    }
-    writeln!(
-        out,
-        "  train accuracy {:.4}, test accuracy {:.4}{} ({:.1} ms)",
-        r.train_accuracy,
-        r.test_accuracy,
-        r.oob_accuracy
-            .map_or(String::new(), |a| format!(", out of bag {a:.4}")),
-        r.training_time_ms
-    )?;
+    describe_result(&mut out, &trained.report, args.test_data.as_deref())?;
     let model_path = args.out.join("model.cbor");
     let metrics_path = args.out.join("metrics.json");
     let mut json = serde_json::to_vec_pretty(&trained.report)?;
@@ -255,6 +257,40 @@ fn warn_of_ids(data: &Dataset) {
             "warning: feature '{name}' has a different whole number on every row; it looks like an ID, which predicts nothing on new rows: leave it out with --drop '{name}'"
         );
     }
+}
+
+/// The split and the accuracies; with no held-out rows, says that nothing was evaluated.
+fn describe_result(out: &mut impl Write, r: &MetricsReport, test: Option<&Path>) -> io::Result<()> {
+    match (test, r.test_accuracy) {
+        (Some(path), _) => writeln!(
+            out,
+            "  {} train rows; {} test rows from {}",
+            r.train_rows,
+            r.test_rows,
+            path.display()
+        )?,
+        (None, Some(_)) => writeln!(
+            out,
+            "  stratified split: {} train / {} test rows (test fraction {})",
+            r.train_rows, r.test_rows, r.params.test_fraction
+        )?,
+        (None, None) => writeln!(
+            out,
+            "  no test set (test fraction 0): all {} rows train, and the model is not evaluated; give --test-data to evaluate it on another file",
+            r.train_rows
+        )?,
+    }
+    let test_accuracy = r
+        .test_accuracy
+        .map_or(String::new(), |a| format!(", test accuracy {a:.4}"));
+    let oob = r
+        .oob_accuracy
+        .map_or(String::new(), |a| format!(", out of bag {a:.4}"));
+    writeln!(
+        out,
+        "  train accuracy {:.4}{test_accuracy}{oob} ({:.1} ms)",
+        r.train_accuracy, r.training_time_ms
+    )
 }
 
 fn describe_data(out: &mut impl Write, data: &Dataset) -> io::Result<()> {

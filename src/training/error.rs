@@ -7,7 +7,7 @@ use crate::forest::ForestError;
 pub enum TrainError {
     /// A class has too few rows for the stratified split to put some on each side.
     #[error(
-        "{path}: class '{class}' has {count} row(s); with a test fraction of {fraction} the stratified split needs at least one training and one test row per class: add rows of that class or change the test fraction"
+        "{path}: class '{class}' has {count} row(s); the stratified split holds out {fraction} of each class's rows, rounded to the nearest whole row ({count} x {fraction} rounds to {held_out}), and needs at least 1 held out and 1 left to train: at this fraction a class needs at least {needed} rows; add rows of that class, change the test fraction, or train on every row (test fraction 0, without evaluation)"
     )]
     ClassTooSmall {
         path: String,
@@ -15,6 +15,10 @@ pub enum TrainError {
         /// Its row count.
         count: usize,
         fraction: f64,
+        /// The rows the split would hold out: `round(count × fraction)`.
+        held_out: usize,
+        /// The fewest rows a class may have at this fraction.
+        needed: usize,
     },
     /// The learner refused the data.
     #[error("the learner failed: {0}")]

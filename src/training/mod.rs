@@ -184,16 +184,7 @@ pub fn train(
         test_accuracy: eval.accuracy,
         oob_accuracy: fitted.oob_accuracy,
     };
-    let golden = test_rows
-        .x
-        .chunks_exact(width)
-        .zip(&eval.predicted)
-        .take(GOLDEN_ROWS)
-        .map(|(row, &p)| GoldenRow {
-            features: row.to_vec(),
-            prediction: p,
-        })
-        .collect();
+    let golden = golden_rows(&train_rows, &train_pred, &test_rows, &eval.predicted, width);
     let outcome = Outcome {
         train_rows: train_rows.y.len() as u64,
         test_rows: test_rows.y.len() as u64,
@@ -215,16 +206,43 @@ pub fn train(
     })
 }
 
+/// The rows a loaded model replays to check itself: the first held-out rows, or, when
+/// nothing is held out (test fraction 0), the first training rows, so such a model is
+/// checked on load too.
+fn golden_rows(
+    train: &Rows,
+    train_pred: &[u32],
+    test: &Rows,
+    test_pred: &[u32],
+    width: usize,
+) -> Vec<GoldenRow> {
+    let (rows, predicted) = if test.y.is_empty() {
+        (train, train_pred)
+    } else {
+        (test, test_pred)
+    };
+    rows.x
+        .chunks_exact(width)
+        .zip(predicted)
+        .take(GOLDEN_ROWS)
+        .map(|(row, &p)| GoldenRow {
+            features: row.to_vec(),
+            prediction: p,
+        })
+        .collect()
+}
+
 /// The content of `metrics.json`.
 fn report(model: &Model, data: &Dataset, eval: Evaluation, took: Duration) -> MetricsReport {
     let meta = model.metadata();
+    let evaluated = meta.dataset.test_rows > 0;
     MetricsReport {
         model_name: meta.name.clone(),
         model_sha256: model.id.clone(),
         dataset_sha256: data.sha256.clone(),
         train_accuracy: meta.metrics.train_accuracy,
-        test_accuracy: meta.metrics.test_accuracy,
-        test_log_loss: eval.log_loss,
+        test_accuracy: evaluated.then_some(meta.metrics.test_accuracy),
+        test_log_loss: evaluated.then_some(eval.log_loss),
         oob_accuracy: meta.metrics.oob_accuracy,
         feature_importances: meta
             .importances
@@ -366,7 +384,8 @@ mod tests {
         let a = train(&p).unwrap();
         let b = train(&p).unwrap();
         assert_eq!(a.model_bytes, b.model_bytes);
-        assert!(a.report.test_accuracy >= 0.9, "{}", a.report.test_accuracy);
+        let accuracy = a.report.test_accuracy.unwrap();
+        assert!(accuracy >= 0.9, "{accuracy}");
         let c = train(&TrainParams { seed: 7, ..p }).unwrap();
         assert_ne!(a.model_bytes, c.model_bytes);
         let decoded = Model::decode("m", &a.model_bytes).unwrap();

@@ -223,7 +223,7 @@ fn bad_data_is_refused_with_location_and_nothing_is_written() {
     assert!(stderr.contains("missing.csv"), "{stderr}");
     fails_with(
         &mut train_cmd(&iris(), &out_dir, &["--test-fraction", "1.5"]),
-        "invalid --test-fraction: the test fraction must be strictly between 0 and 1",
+        "invalid --test-fraction: the test fraction must be at least 0 and less than 1",
     );
     assert_eq!(snapshot(&out_dir), before);
 }

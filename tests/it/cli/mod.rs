@@ -2,5 +2,6 @@
 
 mod commands;
 mod data;
+mod edges;
 mod learner;
 mod robustness;

@@ -1,6 +1,6 @@
 //! `docker-compose.yml` under Compose v1 and v2, with the test override: a healthy API
-//! serving predictions from the trained model, and a failing train that keeps the API
-//! from starting.
+//! serving predictions from the trained model, a model trained by hand that `up` keeps,
+//! and a failing train that keeps the API from starting.
 
 use super::host::{SHORT, docker, docker_output, expect, http, inspect};
 use super::project::{Compose, Flavour};
@@ -22,6 +22,12 @@ pub fn scenarios(suite: &mut Suite, ctx: &Ctx, flavour: &Flavour) {
     let label = format!("compose {}", flavour.version());
     if let Err(e) = happy(suite, ctx, flavour) {
         suite.fail(&format!("{label}: scenario"), &format!("aborted: {e:#}"));
+    }
+    if let Err(e) = keeps_a_custom_model(suite, ctx, flavour) {
+        suite.fail(
+            &format!("{label}: custom model"),
+            &format!("aborted: {e:#}"),
+        );
     }
     if let Err(e) = failing_train(suite, ctx, flavour) {
         suite.fail(
@@ -237,10 +243,58 @@ fn model_in_volume(c: &Compose, work: &Path, train: &str, served: &str) -> Resul
     Ok(format!("{} bytes, {digest}; volume {volume}", model.len()))
 }
 
+/// `run --rm train --trees 10` (only train's flags: the image's entrypoint runs `train`)
+/// trains a model into the volume; `up`, twice, keeps it and says so, and the API serves
+/// it.
+fn keeps_a_custom_model(suite: &mut Suite, ctx: &Ctx, flavour: &Flavour) -> Result<()> {
+    let c = Compose::new(suite, ctx, flavour, "keep", None)?;
+    let mut custom = String::new();
+    let trained = suite.check(
+        &c.name("run --rm train --trees 10 trains into the volume"),
+        || {
+            let out = c.output(&["run", "--rm", "train", "--trees", "10", "--quiet"])?;
+            ensure!(out.ok(), "exit {:?}: {}", out.code, out.tail());
+            custom = written_model(&out.stdout).with_context(|| out.tail())?;
+            Ok(custom.clone())
+        },
+    );
+    ensure!(trained, "no custom model");
+    for round in ["first", "second"] {
+        let what = format!("{round} up keeps the custom model, says so, and serves it");
+        suite.check(&c.name(&what), || {
+            let out = c.up()?;
+            ensure!(out.ok(), "exit {:?}: {}", out.code, out.tail());
+            let api = wait_healthy(&c, Instant::now() + Duration::from_secs(60))?;
+            let train = c.container("train")?.context("no train container")?;
+            let logs = docker_output(&["logs", &train], SHORT)?.stdout;
+            let kept = format!("Keeping /models/model.cbor ({custom})");
+            ensure!(logs.contains(&kept), "train said: {logs}");
+            ensure!(!logs.contains("Wrote"), "train retrained: {logs}");
+            let mut served = String::new();
+            predict(c.port, &mut served)?;
+            ensure!(served == custom, "api serves {served}, not {custom}");
+            Ok(format!("api {}: {served}", &api[..12.min(api.len())]))
+        });
+    }
+    suite.check(&c.name("down after the custom model"), || {
+        c.teardown().map(|_| String::new())
+    });
+    Ok(())
+}
+
+/// The model id in `mlops train`'s "Wrote /models/model.cbor (sha256:…)" line.
+fn written_model(stdout: &str) -> Option<String> {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Wrote /models/model.cbor"))?;
+    let id = line.split_once('(')?.1.strip_suffix(')')?;
+    Some(id.to_owned())
+}
+
 /// A train that fails (its data file is missing) keeps the API from ever starting.
 fn failing_train(suite: &mut Suite, ctx: &Ctx, flavour: &Flavour) -> Result<()> {
     let override_file = ctx.work.join("docker-compose.failing-train.yml");
-    let command = r#"["train", "--data", "/data/missing.csv", "--out", "/models"]"#;
+    let command = r#"["--data", "/data/missing.csv", "--out", "/models"]"#;
     std::fs::write(
         &override_file,
         format!("services:\n  train:\n    command: {command}\n"),

@@ -151,7 +151,11 @@ fn inspect_image(ctx: &Ctx, b: &BuiltImage) -> Result<String> {
     let v = inspect("image", &b.reference)?;
     let c = &v["Config"];
     expect(&c["User"], "65534:65534", "User")?;
-    expect(&c["Entrypoint"], json!(["/bin/mlops"]), "Entrypoint")?;
+    let entrypoint = match b.name.as_str() {
+        "mlops-train" => json!(["/bin/mlops", "train"]),
+        _ => json!(["/bin/mlops"]),
+    };
+    expect(&c["Entrypoint"], entrypoint, "Entrypoint")?;
     if std::env::var_os("SOURCE_DATE_EPOCH").is_none() {
         expect(&v["Created"], "1970-01-01T00:00:01Z", "Created")?;
     }
