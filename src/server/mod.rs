@@ -3,8 +3,10 @@
 //! downwards (the integration test `layers` holds the whole library to that):
 //!
 //! * bottom: [`config`] (options and limits), [`headers`], [`error`] (the one JSON error
-//!   envelope), [`json`] (request bodies, with the API's statuses for bad ones),
-//!   [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1);
+//!   envelope), [`body`] (receiving a body, bounded), [`conformance`] (RFC 9110/9112
+//!   checks hyper leaves to us), [`json`] (request bodies, with the API's statuses for
+//!   bad ones), [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1,
+//!   write timeouts);
 //! * messages and checks: [`v2_types`] (Open Inference Protocol messages) and [`rows`]
 //!   (rows and tensors checked against the model);
 //! * [`state`]: the serving model behind an atomic pointer, readiness, limits;
@@ -15,7 +17,9 @@
 //! * [`routes`]: the application assembled from the routes, fallbacks and middleware;
 //! * [`lifecycle`]: start-up, signals (graceful shutdown, SIGHUP reload) and logging.
 
+pub mod body;
 pub mod config;
+pub mod conformance;
 pub mod error;
 pub mod headers;
 pub mod json;
