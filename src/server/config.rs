@@ -31,7 +31,8 @@ pub struct ServeArgs {
     /// Most rows in one batch request (413 beyond).
     #[arg(long, env = "MLOPS_MAX_BATCH", default_value_t = Limits::DEFAULT.max_batch, value_parser = at_least_one)]
     pub max_batch: usize,
-    /// Time allowed to receive and answer one request, in milliseconds (408 beyond).
+    /// Time allowed to receive one request's body, and again to answer it, in
+    /// milliseconds (408 beyond).
     #[arg(long, env = "MLOPS_REQUEST_TIMEOUT_MS", default_value_t = Limits::DEFAULT.request_timeout.as_millis() as u64,
         value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
@@ -55,6 +56,19 @@ pub struct ServeArgs {
     /// one's (logged at WARN with both lists); without it such a reload is refused.
     #[arg(long, env = "MLOPS_ALLOW_FEATURE_CHANGE")]
     pub allow_feature_change: bool,
+    /// Time a response may wait for its client to read it, in milliseconds; a connection
+    /// whose writes make no progress for this long is closed.
+    #[arg(long, env = "MLOPS_WRITE_TIMEOUT_MS", default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub write_timeout_ms: u64,
+    /// Most requests on one connection (pipelined or not); the answer to the last one
+    /// says `Connection: close`, and the client reconnects.
+    #[arg(long, env = "MLOPS_MAX_REQUESTS_PER_CONNECTION", default_value_t = 1000, value_parser = at_least_one)]
+    pub max_requests_per_connection: usize,
+    /// Log one request in N in the access log (1: every request, 0: none); metrics count
+    /// every request either way.
+    #[arg(long, env = "MLOPS_ACCESS_LOG_SAMPLE", default_value_t = Limits::DEFAULT.access_log_sample)]
+    pub access_log_sample: u64,
     /// Worker threads; 0 means one per CPU, 1 runs everything on one thread.
     #[arg(long, env = "MLOPS_WORKERS", default_value_t = 0, value_parser = worker_count)]
     pub workers: usize,
@@ -68,6 +82,7 @@ impl ServeArgs {
             max_batch: self.max_batch,
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             max_in_flight: self.max_in_flight,
+            access_log_sample: self.access_log_sample,
         }
     }
 }
@@ -79,10 +94,12 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most rows in one batch (413 beyond).
     pub max_batch: usize,
-    /// Longest time to read a request and answer it (408 beyond).
+    /// Longest time to receive a request's body, and again to answer it (408 beyond).
     pub request_timeout: Duration,
     /// Most requests handled at once, probes excepted (503 + Retry-After beyond).
     pub max_in_flight: usize,
+    /// One request in this many gets an access log line (0: none).
+    pub access_log_sample: u64,
 }
 
 impl Limits {
@@ -92,6 +109,7 @@ impl Limits {
         max_batch: 1000,
         request_timeout: Duration::from_secs(10),
         max_in_flight: 256,
+        access_log_sample: 100,
     };
 }
 

@@ -3,9 +3,9 @@
 //! axum's own `Json` extractor answers with plain-text rejections; this one answers with
 //! the [`ApiError`] envelope and sorts failures the way the contract says: 415 for a
 //! content type other than JSON (a missing one is read as JSON, see
-//! `is_json_or_unlabelled`), 413 for a body over `--max-body-bytes` (enforced by
-//! axum's `DefaultBodyLimit` while the body is read), 400 for bytes that are not JSON, and
-//! 422 for JSON of the wrong shape.
+//! `is_json_or_unlabelled`), 413 for a body over `--max-body-bytes` (found while the
+//! middleware receives the body, see [`super::body`], or by axum's `DefaultBodyLimit`),
+//! 400 for bytes that are not JSON, and 422 for JSON of the wrong shape.
 //!
 //! It also accepts, and then refuses properly, the non-finite numbers that popular
 //! encoders emit although JSON has none: Python's `json.dumps(float("nan"))` writes a bare
@@ -14,13 +14,16 @@
 //! is re-read with such tokens turned into strings, so that validation can answer 422 and
 //! name the feature and the row. The relaxed pass never runs on the hot path.
 
+use std::marker::PhantomData;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 use serde_json::error::Category;
 
+use super::body::{BodyError, broken, too_large};
 use super::error::ApiError;
 
 /// A request body parsed from JSON into `T`; rejects with an [`ApiError`].
@@ -35,6 +38,20 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+/// A request body that says it is JSON (or says nothing), not parsed yet: for handlers
+/// that parse with a [`DeserializeSeed`] (see [`parse_with`]).
+#[derive(Debug)]
+pub struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(mut req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if req
             .headers()
             .contains_key("inference-header-content-length")
@@ -53,10 +70,14 @@ where
                 "the body must be JSON: send the header 'content-type: application/json'",
             ));
         }
+        // The middleware received the body already; a failure to do so is answered here.
+        if let Some(BodyError(e)) = req.extensions_mut().remove::<BodyError>() {
+            return Err(e);
+        }
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(body_rejection)?;
-        parse(&bytes).map(JsonBody)
+        Ok(JsonBytes(bytes))
     }
 }
 
@@ -83,18 +104,10 @@ fn is_json_or_unlabelled(headers: &HeaderMap) -> bool {
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is larger than the server's limit (--max-body-bytes); send fewer rows per request",
-        )
+        too_large()
     } else {
         // The client went away or sent a broken chunked body: its fault, so a 400.
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_body",
-            format!("cannot read the request body: {rejection}"),
-        )
+        broken(rejection)
     }
 }
 
@@ -103,14 +116,23 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
 /// A leading UTF-8 byte order mark is skipped, as RFC 8259 §8.1 allows: Windows tools
 /// save JSON files with one, and `curl --data-binary @req.json` sends it along.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_with(bytes, PhantomData::<T>)
+}
+
+/// [`parse`] with a seed, for types whose parsing needs context (such as a limit to
+/// refuse a batch while it is read, before it is all in memory).
+pub fn parse_with<T, S>(bytes: &[u8], seed: S) -> Result<T, ApiError>
+where
+    S: for<'de> DeserializeSeed<'de, Value = T> + Copy,
+{
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match serde_json::from_slice(bytes) {
+    match from_slice_seed(bytes, seed) {
         Ok(value) => Ok(value),
         Err(e) => match e.classify() {
             Category::Data => Err(data_error(&e)),
             Category::Syntax | Category::Eof | Category::Io => {
                 if let Some(relaxed) = relax_non_finite(bytes) {
-                    match serde_json::from_slice(&relaxed) {
+                    match from_slice_seed(&relaxed, seed) {
                         Ok(value) => return Ok(value),
                         Err(e2) if e2.classify() == Category::Data => return Err(data_error(&e2)),
                         Err(_) => {}
@@ -120,6 +142,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         },
     }
+}
+
+/// `serde_json::from_slice` with a seed: the whole input is one value.
+fn from_slice_seed<T, S>(bytes: &[u8], seed: S) -> serde_json::Result<T>
+where
+    S: for<'de> DeserializeSeed<'de, Value = T>,
+{
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 fn data_error(e: &serde_json::Error) -> ApiError {

@@ -139,8 +139,12 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
     let stop = async move {
         let _ = closing.wait_for(|p| *p >= Phase::Closing).await;
     };
-    let header_read_timeout = Duration::from_millis(args.header_read_timeout_ms);
-    let accepting = listener::serve_until(listener, app(state), header_read_timeout, stop);
+    let limits = listener::ConnectionLimits {
+        header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
+        write_timeout: Duration::from_millis(args.write_timeout_ms),
+        max_requests: args.max_requests_per_connection,
+    };
+    let accepting = listener::serve_until(listener, app(state), limits, stop);
     tracing::info!("listening on {local}");
     tracing::info!(
         startup_ms = started.elapsed().as_secs_f64() * 1e3,

@@ -4,16 +4,21 @@
 //!
 //! * **request id**: echoes a sane incoming `x-request-id`, or assigns one (and puts it
 //!   on the request, so handlers such as v2 `infer` can report it);
-//! * **bounded concurrency**: beyond `--max-in-flight` requests at once, answers 503 with
-//!   `Retry-After` at once instead of queueing without limit (probes and `/metrics` are
-//!   exempt, so a saturated server still tells the truth about itself);
-//! * **timeout**: a request not answered within `--request-timeout-ms`, including the
-//!   time to receive its body, gets 408;
+//! * **protocol checks**: the rules of RFC 9110/9112 that hyper leaves to the application
+//!   ([`super::conformance`]: `Host`, transfer codings, `Expect`);
+//! * **bounded concurrency**: the body of a limited request is received first, bounded in
+//!   size and time ([`super::body`]), so a slow upload holds no permit; then, beyond
+//!   `--max-in-flight` requests at once, answers 503 with `Retry-After` at once instead of
+//!   queueing without limit (probes and `/metrics` are exempt, so a saturated server
+//!   still tells the truth about itself);
+//! * **timeouts**: receiving the body and answering each get `--request-timeout-ms`;
+//!   beyond either, 408;
 //! * **headers**: `x-request-id`, and `x-model-digest` naming the serving model (handlers
 //!   that predict set it themselves from the snapshot they predicted with);
-//! * **metrics and the access log**: one log line per request with method, path, status
-//!   and latency, and the request counter and latency histogram by route template; a
-//!   request abandoned by its client is recorded with status 499.
+//! * **metrics and the access log**: the request counter and latency histogram by route
+//!   template for every request, and an access log line (method, path, status, latency)
+//!   for one request in `--access-log-sample`, so that the log grows with a bounded
+//!   share of the traffic; a request abandoned by its client is recorded with status 499.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +29,8 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::body;
+use super::conformance;
 use super::error::ApiError;
 use super::headers::{MODEL_DIGEST, REQUEST_ID};
 use super::state::AppState;
@@ -38,6 +45,7 @@ pub struct Observe {
     routes: Arc<[Label]>,
     unmatched: Label,
     ids: Arc<RequestIds>,
+    sampled: Arc<AccessSample>,
 }
 
 /// A route template as metrics and logs name it, and whether it counts against
@@ -59,14 +67,23 @@ impl Observe {
             })
             .collect();
         Observe {
-            state,
             routes,
             unmatched: Label {
                 route: UNMATCHED.into(),
                 limited: true,
             },
             ids: Arc::new(RequestIds::new()),
+            sampled: Arc::new(AccessSample {
+                every: state.limits().access_log_sample,
+                seen: AtomicU64::new(0),
+            }),
+            state,
         }
+    }
+
+    /// Whether the next request gets an access log line.
+    fn sample(&self) -> bool {
+        self.sampled.next()
     }
 
     /// The label of a matched route template (every unmatched request shares one, so a
@@ -75,6 +92,20 @@ impl Observe {
         matched
             .and_then(|m| self.routes.iter().find(|l| *l.route == *m.as_str()))
             .unwrap_or(&self.unmatched)
+    }
+}
+
+/// Which requests get an access log line: one in `every` (`--access-log-sample`),
+/// counted across the process: the first, the `every + 1`-th, and so on; none for 0.
+struct AccessSample {
+    every: u64,
+    seen: AtomicU64,
+}
+
+impl AccessSample {
+    fn next(&self) -> bool {
+        let n = self.seen.fetch_add(1, Ordering::Relaxed);
+        self.every != 0 && n % self.every == 0
     }
 }
 
@@ -123,6 +154,7 @@ struct Access<'a> {
     request_id: HeaderValue,
     start: Instant,
     recorded: bool,
+    logged: bool,
 }
 
 impl<'a> Access<'a> {
@@ -131,6 +163,7 @@ impl<'a> Access<'a> {
         route: &'a Arc<str>,
         req: &Request,
         request_id: HeaderValue,
+        logged: bool,
     ) -> Self {
         state.metrics().in_flight().inc();
         Access {
@@ -141,6 +174,7 @@ impl<'a> Access<'a> {
             request_id,
             start: Instant::now(),
             recorded: false,
+            logged,
         }
     }
 
@@ -150,6 +184,9 @@ impl<'a> Access<'a> {
         self.state
             .metrics()
             .observe_request(self.route, status, elapsed.as_secs_f64());
+        if !self.logged {
+            return;
+        }
         tracing::info!(
             target: "mlops::access",
             method = %self.method,
@@ -183,43 +220,17 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
         }
     };
     let state = &obs.state;
-    let mut access = Access::begin(state, &label.route, &req, request_id.clone());
-
-    let permit = if label.limited {
-        state.in_flight().try_acquire().map(Some)
-    } else {
-        Ok(None)
-    };
-    let mut response = match permit {
-        Err(_) => {
-            let mut r = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                format!(
-                    "more than {} requests in flight; retry shortly",
-                    state.limits().max_in_flight
-                ),
-            )
-            .into_response();
+    let logged = obs.sample();
+    let mut access = Access::begin(state, &label.route, &req, request_id.clone(), logged);
+    let mut response = match conformance::check(&req) {
+        Err(e) => {
+            let mut r = e.into_response();
             r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r
         }
-        Ok(_permit) => {
-            let timeout = state.limits().request_timeout;
-            match tokio::time::timeout(timeout, next.run(req)).await {
-                Ok(r) => r,
-                Err(_) => ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request_timeout",
-                    format!(
-                        "the request was not received and answered within {} ms",
-                        timeout.as_millis()
-                    ),
-                )
-                .into_response(),
-            }
-        }
+        Ok(()) if label.limited => limited(state, req, next).await,
+        Ok(()) => timed(state, next.run(req)).await,
     };
 
     let headers = response.headers_mut();
@@ -229,4 +240,47 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
     }
     access.record(response.status().as_u16());
     response
+}
+
+/// A concurrency-limited request: its body is received first (bounded in size and
+/// time, see [`super::body`]), and only then does it take a permit, so a slow upload
+/// never holds one.
+async fn limited(state: &AppState, req: Request, next: Next) -> Response {
+    let limits = state.limits();
+    let req = match body::receive(req, limits.max_body_bytes, limits.request_timeout).await {
+        Ok(req) => req,
+        Err(timeout) => return timeout.into_response(),
+    };
+    let Ok(_permit) = state.in_flight().try_acquire() else {
+        let mut r = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            format!(
+                "more than {} requests in flight; retry shortly",
+                limits.max_in_flight
+            ),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    };
+    timed(state, next.run(req)).await
+}
+
+/// Runs the handler within `--request-timeout-ms` (408 beyond).
+async fn timed(state: &AppState, handler: impl Future<Output = Response>) -> Response {
+    let timeout = state.limits().request_timeout;
+    match tokio::time::timeout(timeout, handler).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request was not answered within {} ms (--request-timeout-ms)",
+                timeout.as_millis()
+            ),
+        )
+        .into_response(),
+    }
 }

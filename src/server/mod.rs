@@ -3,9 +3,10 @@
 //! downwards (the integration test `layers` holds the whole library to that):
 //!
 //! * bottom: [`config`] (options and limits), [`headers`], [`error`] (the one JSON error
-//!   envelope), [`json`] (request bodies, with the API's statuses for bad ones),
-//!   [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1),
-//!   [`logging`] (log fields escaped);
+//!   envelope), [`body`] (receiving a body, bounded), [`conformance`] (RFC 9110/9112
+//!   checks hyper leaves to us), [`json`] (request bodies, with the API's statuses for
+//!   bad ones), [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1,
+//!   write timeouts), [`logging`] (log fields escaped);
 //! * messages and checks: [`v2_types`] (Open Inference Protocol messages) and [`rows`]
 //!   (rows and tensors checked against the model);
 //! * [`state`]: the serving model behind an atomic pointer, readiness, limits;
@@ -17,7 +18,9 @@
 //! * [`reload`]: SIGHUP reloads, one at a time, within a timeout;
 //! * [`lifecycle`]: start-up, signals (graceful shutdown, SIGHUP reload) and logging.
 
+pub mod body;
 pub mod config;
+pub mod conformance;
 pub mod error;
 pub mod headers;
 pub mod json;

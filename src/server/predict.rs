@@ -5,22 +5,25 @@
 //! Rows are checked by [`super::rows`] before the forest sees them; each failure is a 422
 //! that names the row and the feature.
 
+use std::cell::Cell;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, json_response};
 use super::headers::MODEL_DIGEST;
-use super::json::JsonBody;
-use super::rows::{Row, check_batch, checked_row};
+use super::json::{JsonBytes, parse_with};
+use super::rows::{BoundedRows, Row, checked_row};
 use super::state::{AppState, Loaded};
 
 /// One row (`features`) or a batch (`instances`); give exactly one of them.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+// Parsed by `PredictSeed` below, which bounds the batch while reading it.
+#[derive(Debug, ToSchema)]
 pub struct PredictRequest {
     /// One row: values in the model's feature order, or an object by feature name.
     pub features: Option<Row>,
@@ -85,15 +88,13 @@ pub struct Predictions<'a> {
 )]
 pub async fn predict(
     State(state): State<AppState>,
-    JsonBody(request): JsonBody<PredictRequest>,
+    JsonBytes(body): JsonBytes,
 ) -> Result<Response, ApiError> {
+    let request = read_request(&body, state.limits().max_batch)?;
     let loaded = state.current();
     let answer = match (request.features, request.instances) {
         (Some(row), None) => predict_one(&loaded, &row)?,
-        (None, Some(rows)) => {
-            check_batch(rows.len(), state.limits().max_batch)?;
-            predict_many(&loaded, &rows)?
-        }
+        (None, Some(rows)) => predict_many(&loaded, &rows)?,
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_input(
                 "give either 'features' (one row) or 'instances' (a batch), not both",
@@ -110,6 +111,79 @@ pub async fn predict(
         .headers_mut()
         .insert(MODEL_DIGEST, loaded.digest.clone());
     Ok(response)
+}
+
+/// Parses the request, refusing a batch of more than `max_batch` rows with 413 while it
+/// is read (see [`BoundedRows`]).
+fn read_request(body: &[u8], max_batch: usize) -> Result<PredictRequest, ApiError> {
+    let over = Cell::new(None);
+    let parsed = parse_with(
+        body,
+        PredictSeed {
+            max_batch,
+            over: &over,
+        },
+    );
+    match over.get() {
+        Some(rows) => Err(ApiError::batch_too_large(rows, max_batch)),
+        None => parsed,
+    }
+}
+
+/// Reads a [`PredictRequest`] with its batch bounded: what `#[derive(Deserialize)]`
+/// with `deny_unknown_fields` would do, except that `instances` is read by
+/// [`BoundedRows`].
+#[derive(Clone, Copy)]
+struct PredictSeed<'a> {
+    max_batch: usize,
+    over: &'a Cell<Option<usize>>,
+}
+
+/// The fields of a [`PredictRequest`]; any other is an error.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum Field {
+    Features,
+    Instances,
+}
+
+impl<'de> DeserializeSeed<'de> for PredictSeed<'_> {
+    type Value = PredictRequest;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<PredictRequest, D::Error> {
+        d.deserialize_struct("PredictRequest", &["features", "instances"], self)
+    }
+}
+
+impl<'de> Visitor<'de> for PredictSeed<'_> {
+    type Value = PredictRequest;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object with 'features' or 'instances'")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PredictRequest, A::Error> {
+        let (mut features, mut instances) = (None, None);
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Features if features.is_some() => {
+                    return Err(de::Error::duplicate_field("features"));
+                }
+                Field::Features => features = Some(map.next_value::<Option<Row>>()?),
+                Field::Instances if instances.is_some() => {
+                    return Err(de::Error::duplicate_field("instances"));
+                }
+                Field::Instances => {
+                    let rows = BoundedRows {
+                        max: self.max_batch,
+                        over: self.over,
+                    };
+                    instances = Some(map.next_value_seed(rows)?);
+                }
+            }
+        }
+        Ok(PredictRequest {
+            features: features.flatten(),
+            instances: instances.flatten(),
+        })
+    }
 }
 
 /// One row's probabilities, written as a map from class name to probability.

@@ -7,8 +7,10 @@
 
 use std::collections::HashMap;
 
+use std::cell::Cell;
+
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::json;
 use utoipa::ToSchema;
 
@@ -65,6 +67,63 @@ impl<'de> Visitor<'de> for RowVisitor {
     }
 }
 
+/// Reads a batch (`instances`: an array of rows, or `null` for none) keeping at most
+/// `max` rows in memory: rows beyond it are only counted, without being stored, and the
+/// count goes to `over` before parsing fails. A batch over the limit thus costs no more
+/// memory than one at the limit, however small its rows (`[{},{},...]`).
+#[derive(Debug, Clone, Copy)]
+pub struct BoundedRows<'a> {
+    /// Most rows accepted (`--max-batch`).
+    pub max: usize,
+    /// Set to the number of rows when there are more than `max`.
+    pub over: &'a Cell<Option<usize>>,
+}
+
+impl<'de> DeserializeSeed<'de> for BoundedRows<'_> {
+    type Value = Option<Vec<Row>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BoundedRows<'_> {
+    type Value = Option<Vec<Row>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of rows")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.max));
+        while rows.len() < self.max {
+            match seq.next_element::<Row>()? {
+                Some(row) => rows.push(row),
+                None => return Ok(Some(rows)),
+            }
+        }
+        // At the limit: whatever follows is counted, not kept (nor checked as a row).
+        let mut count = rows.len();
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            count += 1;
+        }
+        if count == self.max {
+            return Ok(Some(rows));
+        }
+        self.over.set(Some(count));
+        Err(de::Error::custom(format_args!(
+            "the batch has {count} rows, more than {}",
+            self.max
+        )))
+    }
+}
+
 /// A model's feature names and their positions, built once per model load so that a
 /// named row costs one hash lookup per value.
 #[derive(Debug)]
@@ -99,14 +158,6 @@ impl Features {
     pub fn position(&self, name: &str) -> Option<usize> {
         self.positions.get(name).copied()
     }
-}
-
-/// Refuses a batch of more than `max` rows with 413.
-pub fn check_batch(rows: usize, max: usize) -> Result<(), ApiError> {
-    if rows > max {
-        return Err(ApiError::batch_too_large(rows, max));
-    }
-    Ok(())
 }
 
 /// Checks a row and returns its values in model order (borrowing the row itself when it

@@ -364,7 +364,7 @@ impl AppState {
     }
 
     /// The in-flight request permits.
-    pub(crate) fn in_flight(&self) -> &Semaphore {
+    pub fn in_flight(&self) -> &Semaphore {
         &self.inner.in_flight
     }
 }

@@ -69,7 +69,28 @@ async fn beyond_max_in_flight_the_answer_is_503_with_retry_after() {
         max_in_flight: Some(1),
         ..Limits::default()
     });
-    // One request holds the only permit while it waits for its body.
+    // The only permit is taken, as by a request being handled.
+    let permit = app.occupy(1);
+    let r = predict_setosa(&app).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.error_code(), "overloaded");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.header("x-model-digest").is_some() && r.header("x-request-id").is_some());
+    // Probes and metrics are exempt.
+    for path in ["/health", "/ready", "/metrics", "/v2/health/ready"] {
+        assert_eq!(send(&app, get(path)).await.status, StatusCode::OK, "{path}");
+    }
+    drop(permit);
+    assert_eq!(predict_setosa(&app).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_slow_upload_holds_no_permit() {
+    let (_, app) = iris_app(Limits {
+        max_in_flight: Some(1),
+        ..Limits::default()
+    });
+    // A request whose body never finishes arriving is in flight, without a permit.
     let holder = tokio::spawn({
         let app = app.clone();
         async move { send(&app, stalled_predict()).await }
@@ -81,18 +102,10 @@ async fn beyond_max_in_flight_the_answer_is_503_with_retry_after() {
         tokio::task::yield_now().await;
     }
     let r = predict_setosa(&app).await;
-    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.error_code(), "overloaded");
-    assert_eq!(r.header("retry-after"), Some("1"));
-    assert!(r.header("x-model-digest").is_some() && r.header("x-request-id").is_some());
-    // Probes and metrics are exempt.
-    for path in ["/health", "/ready", "/metrics", "/v2/health/ready"] {
-        assert_eq!(send(&app, get(path)).await.status, StatusCode::OK, "{path}");
-    }
-    // Once the holder is gone, there is room again.
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json());
+    // A request dropped midway (a client that went away) leaves the gauge.
     holder.abort();
     let _ = holder.await;
-    // A request dropped midway (a client that went away) leaves the gauge.
     for _ in 0..1000 {
         if app
             .metrics_text()
@@ -110,6 +123,63 @@ async fn beyond_max_in_flight_the_answer_is_503_with_retry_after() {
         app.metrics_text()
             .contains(r#"mlops_http_requests_total{route="/predict",status="499"} 1"#)
     );
-    let r = predict_setosa(&app).await;
-    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_batch_over_the_limit_is_refused_while_it_is_read() {
+    let (_, app) = iris_app(Limits {
+        max_batch: Some(2),
+        ..Limits::default()
+    });
+    // Rows beyond the limit are counted, not read as rows: a batch over the limit is a
+    // 413 even when a later element is not a row at all (a full parse says 422).
+    let body = r#"{"instances": [[5.1,3.5,1.4,0.2], {}, [], true, "x", {"a": [1]}]}"#;
+    let e = expect_error(
+        &app,
+        post_json("/predict", body),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "batch_too_large",
+    )
+    .await;
+    assert_eq!(e["details"], json!({"rows": 6, "max_batch": 2}));
+    // Empty rows count too.
+    let e = expect_error(
+        &app,
+        post_json("/predict", r#"{"instances":[{},{},{}]}"#),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "batch_too_large",
+    )
+    .await;
+    assert_eq!(e["details"], json!({"rows": 3, "max_batch": 2}));
+    // At the limit, rows are checked as before; null is no batch.
+    let e = expect_error(
+        &app,
+        post_json("/predict", r#"{"instances":[[1,2,3,4], true]}"#),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    )
+    .await;
+    assert!(e["message"].as_str().unwrap().contains("row"), "{e}");
+    for body in [
+        r#"{"instances": null, "features": [5.1,3.5,1.4,0.2]}"#,
+        r#"{"instances": [[5.1,3.5,1.4,0.2],[5.1,3.5,1.4,0.2]]}"#,
+    ] {
+        assert_eq!(
+            send(&app, post_json("/predict", body)).await.status,
+            StatusCode::OK,
+            "{body}"
+        );
+    }
+    for body in [
+        r#"{"instances": [], "instances": []}"#,
+        r#"{"instances": [], "extra": 1}"#,
+    ] {
+        expect_error(
+            &app,
+            post_json("/predict", body),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        )
+        .await;
+    }
 }

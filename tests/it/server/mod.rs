@@ -2,6 +2,7 @@
 //! included), and as a process over real TCP.
 
 mod errors;
+mod hardening;
 mod limits;
 mod model_files;
 mod openapi;

@@ -85,6 +85,7 @@ impl Limits {
             max_batch: self.max_batch.unwrap_or(default.max_batch),
             request_timeout: self.request_timeout.unwrap_or(default.request_timeout),
             max_in_flight: self.max_in_flight.unwrap_or(default.max_in_flight),
+            access_log_sample: default.access_log_sample,
         }
     }
 }
@@ -105,6 +106,12 @@ impl App {
     /// Begins shutdown, as the first SIGTERM does: readiness turns off for good.
     pub fn begin_draining(&self) {
         self.state.begin_draining();
+    }
+
+    /// Takes `n` of the `--max-in-flight` permits, as `n` requests being handled do,
+    /// until the guard is dropped.
+    pub fn occupy(&self, n: u32) -> impl Drop + '_ {
+        self.state.in_flight().try_acquire_many(n).unwrap()
     }
 
     /// The metrics, in the text `/metrics` serves.

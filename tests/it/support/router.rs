@@ -50,8 +50,12 @@ impl Reply {
     }
 }
 
-/// Sends a request through the router.
-pub async fn send(app: &App, req: Request<Body>) -> Reply {
+/// Sends a request through the router, with a `Host` header as every HTTP/1.1 client
+/// sends (the server refuses a request without one).
+pub async fn send(app: &App, mut req: Request<Body>) -> Reply {
+    req.headers_mut()
+        .entry(axum::http::header::HOST)
+        .or_insert(axum::http::HeaderValue::from_static("test"));
     let response = app.router().clone().oneshot(req).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();

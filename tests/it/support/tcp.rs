@@ -65,6 +65,11 @@ impl Conn {
         })
     }
 
+    /// The connection's reader, for reading raw bytes.
+    pub fn reader(&mut self) -> &mut BufReader<TcpStream> {
+        &mut self.reader
+    }
+
     /// Writes raw bytes.
     pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.reader.get_mut().write_all(bytes)
