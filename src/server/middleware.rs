@@ -8,7 +8,8 @@
 //!   `Retry-After` at once instead of queueing without limit (probes and `/metrics` are
 //!   exempt, so a saturated server still tells the truth about itself);
 //! * **timeout**: a request not answered within `--request-timeout-ms`, including the
-//!   time to receive its body, gets 408;
+//!   time to receive its body, gets 408 (on the v2 routes, these 408s and 503s take the
+//!   Open Inference Protocol's error shape, as the handlers' own errors do);
 //! * **headers**: `x-request-id`, and `x-model-digest` naming the serving model (handlers
 //!   that predict set it themselves from the snapshot they predicted with);
 //! * **metrics and the access log**: one log line per request with method, path, status
@@ -24,7 +25,7 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
+use super::error::{ApiError, V2Error};
 use super::headers::{MODEL_DIGEST, REQUEST_ID};
 use super::state::AppState;
 
@@ -190,17 +191,24 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
     } else {
         Ok(None)
     };
+    let v2 = label.route.starts_with("/v2/") || *label.route == *"/v2";
+    let render = |e: ApiError| {
+        if v2 {
+            V2Error(e).into_response()
+        } else {
+            e.into_response()
+        }
+    };
     let mut response = match permit {
         Err(_) => {
-            let mut r = ApiError::new(
+            let mut r = render(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",
                 format!(
                     "more than {} requests in flight; retry shortly",
                     state.limits().max_in_flight
                 ),
-            )
-            .into_response();
+            ));
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             r
@@ -209,15 +217,14 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
             let timeout = state.limits().request_timeout;
             match tokio::time::timeout(timeout, next.run(req)).await {
                 Ok(r) => r,
-                Err(_) => ApiError::new(
+                Err(_) => render(ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
                     "request_timeout",
                     format!(
                         "the request was not received and answered within {} ms",
                         timeout.as_millis()
                     ),
-                )
-                .into_response(),
+                )),
             }
         }
     };

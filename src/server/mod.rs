@@ -5,8 +5,9 @@
 //! * bottom: [`config`] (options and limits), [`headers`], [`error`] (the one JSON error
 //!   envelope), [`json`] (request bodies, with the API's statuses for bad ones),
 //!   [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1);
-//! * messages and checks: [`v2_types`] (Open Inference Protocol messages) and [`rows`]
-//!   (rows and tensors checked against the model);
+//! * messages and checks: [`v2_types`] (Open Inference Protocol messages),
+//!   [`v2_binary`] (the protocol's binary tensor data) and [`rows`] (rows and tensors
+//!   checked against the model);
 //! * [`state`]: the serving model behind an atomic pointer, readiness, limits;
 //! * handlers: [`ops`] (health, readiness, model, metrics, fallbacks), [`predict`] and
 //!   [`v2`] (the native and the Open Inference Protocol predictions);
@@ -30,6 +31,7 @@ pub mod routes;
 pub mod rows;
 pub mod state;
 pub mod v2;
+pub mod v2_binary;
 pub mod v2_types;
 
 pub use config::{Limits, LogFormat, MAX_WORKERS, ServeArgs};

@@ -48,6 +48,7 @@ fn exempt_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(v2::live))
         .routes(routes!(v2::ready))
         .routes(routes!(v2::model_ready))
+        .routes(routes!(v2::model_version_ready))
 }
 
 /// The routes that count against `--max-in-flight`.
@@ -58,7 +59,9 @@ fn limited_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_json))
         .routes(routes!(v2::server_metadata))
         .routes(routes!(v2::model_metadata))
+        .routes(routes!(v2::model_version_metadata))
         .routes(routes!(v2::infer))
+        .routes(routes!(v2::infer_version))
 }
 
 /// One route of the service.
