@@ -255,8 +255,10 @@ fn rows(doc: &mut Value, loaded: &Loaded) {
     } else {
         json!({"type": "number"})
     };
-    let properties: serde_json::Map<String, Value> =
-        features.iter().map(|f| (f.clone(), value.clone())).collect();
+    let properties: serde_json::Map<String, Value> = features
+        .iter()
+        .map(|f| (f.clone(), value.clone()))
+        .collect();
     doc["components"]["schemas"]["Row"]["oneOf"] = json!([
         {"type": "array", "items": value, "minItems": features.len(), "maxItems": features.len(),
          "description": "Values in the model's feature order"},
