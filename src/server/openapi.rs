@@ -234,7 +234,8 @@ fn examples(doc: &mut Value, loaded: &Loaded) {
     if let Some(paths) = doc["paths"].as_object_mut() {
         for operation in paths.values_mut().filter_map(Value::as_object_mut) {
             for op in operation.values_mut() {
-                for param in op["parameters"].as_array_mut().into_iter().flatten() {
+                let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+                for param in params.into_iter().flatten() {
                     match param["name"].as_str() {
                         Some("name") => param["example"] = json!(name),
                         Some("version") => param["example"] = json!(version),

@@ -143,7 +143,13 @@ async fn the_openapi_document_matches_what_the_server_does() {
                     );
                 }
             }
-            // Path parameters have the served model's name and version as examples.
+            // Parameters are a list when present (never null), and path parameters
+            // have the served model's name and version as examples.
+            assert!(
+                op.get("parameters").is_none_or(Value::is_array),
+                "{method} {path}: parameters {}",
+                op["parameters"]
+            );
             for param in op["parameters"].as_array().into_iter().flatten() {
                 let expected = match param["name"].as_str() {
                     Some("name") => "iris".to_owned(),
