@@ -80,7 +80,7 @@ server_pid=$!
 addr=""
 for _ in $(seq 1 200); do
   addr="$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$work/serve.log" | head -n 1)"
-  if [[ -n "$addr" ]] && curl -fsS "http://$addr/ready" >/dev/null 2>&1; then
+  if [[ -n "$addr" ]] && target/debug/mlops probe --url "http://$addr/ready" >/dev/null 2>&1; then
     break
   fi
   if ! kill -0 "$server_pid" 2>/dev/null; then

@@ -212,12 +212,13 @@ fn concrete(doc: &mut Value, loaded: &Loaded) {
     let schemas = &mut doc["components"]["schemas"];
     let row = json!({"$ref": "#/components/schemas/Row"});
     let predict = &mut schemas["PredictRequest"];
+    // A null field counts as absent, as in the reference service.
+    let absent = json!({"type": "null"});
     predict["oneOf"] = json!([
-        {"required": ["features"], "properties": {"features": row}},
-        {"required": ["instances"], "properties": {"instances": {"type": "array", "items": row}}},
+        {"required": ["features"], "properties": {"features": row, "instances": absent}},
+        {"required": ["instances"],
+         "properties": {"instances": {"type": "array", "items": row}, "features": absent}},
     ]);
-    predict["properties"]["features"] = row.clone();
-    predict["properties"]["instances"] = json!({"type": "array", "items": row});
     let infer = &mut schemas["InferRequest"]["properties"];
     infer["inputs"]["minItems"] = json!(1);
     infer["inputs"]["maxItems"] = json!(1);

@@ -167,6 +167,12 @@ async fn the_openapi_document_matches_what_the_server_does() {
     let one_of = predict["oneOf"].as_array().unwrap();
     assert_eq!(one_of[0]["required"], serde_json::json!(["features"]));
     assert_eq!(one_of[1]["required"], serde_json::json!(["instances"]));
+    // The other field may be null, which the server reads as absent.
+    assert_eq!(one_of[0]["properties"]["instances"]["type"], "null");
+    assert_eq!(one_of[1]["properties"]["features"]["type"], "null");
+    let body = r#"{"features":[5.1,3.5,1.4,0.2],"instances":null}"#;
+    let r = send(&app, crate::support::router::post_json("/predict", body)).await;
+    assert_eq!(r.status, StatusCode::OK);
     // A positional row has exactly the model's four features; a named one names them all.
     let row = &schemas["Row"]["oneOf"];
     assert_eq!(
