@@ -59,8 +59,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_extension",
-                "the binary tensor data extension is not supported; send tensor data as JSON \
-                 (tritonclient: binary_data=False)",
+                "the binary tensor data extension (inference-header-content-length) is for \
+                 v2 inference only; send this route JSON",
             ));
         }
         if !is_json_or_unlabelled(req.headers()) {
@@ -102,7 +102,7 @@ fn is_json_or_unlabelled(headers: &HeaderMap) -> bool {
                 && subtype.as_bytes()[subtype.len() - 5..].eq_ignore_ascii_case(b"+json"))
 }
 
-fn body_rejection(rejection: BytesRejection) -> ApiError {
+pub(crate) fn body_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else {
@@ -306,6 +306,26 @@ mod tests {
         assert_eq!(v[1], Number(2.5));
         assert!(v[2].0.is_nan() && v[3].0.is_nan());
         assert_eq!(v[4], Number(f64::INFINITY));
+    }
+
+    #[test]
+    fn numbers_parse_to_the_nearest_double() {
+        // The values Rust's own parser gives (the CSV reader's), digit for digit.
+        let texts = [
+            "0.9666666666666667",
+            "0.09372222041608473",
+            "5.1",
+            "2.2250738585072014e-308",
+        ];
+        let body = format!("[{}]", texts.join(","));
+        let got = parse::<Vec<Number>>(body.as_bytes()).unwrap();
+        for (text, Number(v)) in texts.iter().zip(got) {
+            assert_eq!(
+                v.to_bits(),
+                text.parse::<f64>().unwrap().to_bits(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   queueing without limit (probes and `/metrics` are exempt, so a saturated server
 //!   still tells the truth about itself);
 //! * **timeouts**: receiving the body and answering each get `--request-timeout-ms`;
-//!   beyond either, 408;
+//!   beyond either, 408. On the v2 routes these errors take the Open Inference
+//!   Protocol's error shape, as the handlers' own errors do ([`Shape`]);
 //! * **headers**: `x-request-id`, and `x-model-digest` naming the serving model (handlers
 //!   that predict set it themselves from the snapshot they predicted with);
 //! * **metrics and the access log**: the request counter and latency histogram by route
@@ -31,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::body;
 use super::conformance;
-use super::error::ApiError;
+use super::error::{ApiError, V2Error};
 use super::headers::{MODEL_DIGEST, REQUEST_ID};
 use super::state::AppState;
 
@@ -222,15 +223,16 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
     let state = &obs.state;
     let logged = obs.sample();
     let mut access = Access::begin(state, &label.route, &req, request_id.clone(), logged);
+    let shape = Shape::of(&label.route);
     let mut response = match conformance::check(&req) {
         Err(e) => {
-            let mut r = e.into_response();
+            let mut r = shape.render(e);
             r.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r
         }
-        Ok(()) if label.limited => limited(state, req, next).await,
-        Ok(()) => timed(state, next.run(req)).await,
+        Ok(()) if label.limited => limited(state, shape, req, next).await,
+        Ok(()) => timed(state, shape, next.run(req)).await,
     };
 
     let headers = response.headers_mut();
@@ -245,42 +247,69 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
 /// A concurrency-limited request: its body is received first (bounded in size and
 /// time, see [`super::body`]), and only then does it take a permit, so a slow upload
 /// never holds one.
-async fn limited(state: &AppState, req: Request, next: Next) -> Response {
+async fn limited(state: &AppState, shape: Shape, req: Request, next: Next) -> Response {
     let limits = state.limits();
     let req = match body::receive(req, limits.max_body_bytes, limits.request_timeout).await {
         Ok(req) => req,
-        Err(timeout) => return timeout.into_response(),
+        Err(e) => return shape.render(e),
     };
     let Ok(_permit) = state.in_flight().try_acquire() else {
-        let mut r = ApiError::new(
+        let mut r = shape.render(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",
             format!(
                 "more than {} requests in flight; retry shortly",
                 limits.max_in_flight
             ),
-        )
-        .into_response();
+        ));
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return r;
     };
-    timed(state, next.run(req)).await
+    timed(state, shape, next.run(req)).await
 }
 
 /// Runs the handler within `--request-timeout-ms` (408 beyond).
-async fn timed(state: &AppState, handler: impl Future<Output = Response>) -> Response {
+async fn timed(
+    state: &AppState,
+    shape: Shape,
+    handler: impl Future<Output = Response>,
+) -> Response {
     let timeout = state.limits().request_timeout;
     match tokio::time::timeout(timeout, handler).await {
         Ok(r) => r,
-        Err(_) => ApiError::new(
+        Err(_) => shape.render(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "request_timeout",
             format!(
                 "the request was not answered within {} ms (--request-timeout-ms)",
                 timeout.as_millis()
             ),
-        )
-        .into_response(),
+        )),
+    }
+}
+
+/// The error shape of a route's answers from this layer: the API's envelope, or on the
+/// v2 routes the Open Inference Protocol's `{"error": ...}`.
+#[derive(Clone, Copy)]
+enum Shape {
+    Api,
+    V2,
+}
+
+impl Shape {
+    fn of(route: &str) -> Shape {
+        if route == "/v2" || route.starts_with("/v2/") {
+            Shape::V2
+        } else {
+            Shape::Api
+        }
+    }
+
+    fn render(self, e: ApiError) -> Response {
+        match self {
+            Shape::Api => e.into_response(),
+            Shape::V2 => V2Error(e).into_response(),
+        }
     }
 }

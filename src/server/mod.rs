@@ -7,8 +7,9 @@
 //!   checks hyper leaves to us), [`json`] (request bodies, with the API's statuses for
 //!   bad ones), [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1,
 //!   write timeouts), [`logging`] (log fields escaped);
-//! * messages and checks: [`v2_types`] (Open Inference Protocol messages) and [`rows`]
-//!   (rows and tensors checked against the model);
+//! * messages and checks: [`v2_types`] (Open Inference Protocol messages),
+//!   [`v2_binary`] (the protocol's binary tensor data) and [`rows`] (rows and tensors
+//!   checked against the model);
 //! * [`state`]: the serving model behind an atomic pointer, readiness, limits;
 //! * handlers: [`ops`] (health, readiness, model, metrics, fallbacks), [`predict`] and
 //!   [`v2`] (the native and the Open Inference Protocol predictions);
@@ -37,6 +38,7 @@ pub mod routes;
 pub mod rows;
 pub mod state;
 pub mod v2;
+pub mod v2_binary;
 pub mod v2_types;
 
 pub use config::{Limits, LogFormat, MAX_WORKERS, ServeArgs};

@@ -31,8 +31,8 @@ pub struct ServerMetadata {
     pub name: &'static str,
     /// The server's version.
     pub version: &'static str,
-    /// Supported protocol extensions (none).
-    pub extensions: Vec<String>,
+    /// Supported protocol extensions: `binary_tensor_data`.
+    pub extensions: Vec<&'static str>,
 }
 
 /// `$live_server_response`.
@@ -74,6 +74,8 @@ pub struct MetadataTensor {
 pub struct ModelMetadataV2 {
     /// The model's name.
     pub name: String,
+    /// The model's one version: its file's sha256 in hex.
+    pub versions: Vec<String>,
     /// The framework/backend.
     pub platform: &'static str,
     /// The inputs the model takes.
@@ -82,14 +84,18 @@ pub struct ModelMetadataV2 {
     pub outputs: Vec<MetadataTensor>,
 }
 
+/// A `$parameters` object: names to values.
+pub type Parameters = serde_json::Map<String, Value>;
+
 /// `$inference_request`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InferRequest {
     /// Echoed in the response when given.
     pub id: Option<String>,
-    /// Request parameters (none are used).
+    /// Request parameters: `binary_data_output` (a boolean) asks for every output as
+    /// binary data; others are ignored.
     #[schema(value_type = Option<Object>)]
-    pub parameters: Option<Value>,
+    pub parameters: Option<Parameters>,
     /// Exactly one input tensor of shape `[N, features]`.
     pub inputs: Vec<InferInput>,
     /// Requested outputs; only `label` exists. Omit for all outputs.
@@ -104,23 +110,87 @@ pub struct InferInput {
     /// `[N, features]`.
     pub shape: Vec<u64>,
     /// `FP64` or `FP32` (integer types are widened).
+    #[schema(value_type = InputDatatype)]
     pub datatype: String,
-    /// Input parameters (none are used).
+    /// Input parameters: `binary_data_size` (bytes) says the data follows the JSON as
+    /// binary data; others are ignored.
     #[schema(value_type = Option<Object>)]
-    pub parameters: Option<Value>,
-    /// Row-major values, flat or nested.
-    #[schema(value_type = Vec<Object>)]
+    pub parameters: Option<Parameters>,
+    /// Row-major values, flat or nested one level (one array per row); null is a
+    /// missing value. Absent when the data is sent as binary data.
+    #[serde(default)]
+    #[schema(value_type = Vec<TensorElement>)]
     pub data: TensorData,
 }
+
+/// The datatypes an input tensor may have.
+#[derive(Debug, ToSchema)]
+#[allow(clippy::upper_case_acronyms, dead_code)]
+pub enum InputDatatype {
+    /// 64-bit floats.
+    FP64,
+    /// 32-bit floats.
+    FP32,
+    /// Integers, widened to 64-bit floats.
+    INT8,
+    /// See `INT8`.
+    INT16,
+    /// See `INT8`.
+    INT32,
+    /// See `INT8`.
+    INT64,
+    /// See `INT8`.
+    UINT8,
+    /// See `INT8`.
+    UINT16,
+    /// See `INT8`.
+    UINT32,
+    /// See `INT8`.
+    UINT64,
+}
+
+/// One element of tensor data, for the OpenAPI document: a number, null (a missing
+/// value), a numeric string, or an array of elements (nesting follows the shape).
+#[derive(Debug)]
+pub struct TensorElement;
+
+impl utoipa::PartialSchema for TensorElement {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            ArrayBuilder, ObjectBuilder, OneOfBuilder, Ref, SchemaType, Type,
+        };
+        let number = ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Number, Type::Null]))
+            .build();
+        let numeric_string = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(NUMERIC_STRING))
+            .build();
+        let nested = ArrayBuilder::new()
+            .items(Ref::from_schema_name("TensorElement"))
+            .build();
+        OneOfBuilder::new()
+            .item(number)
+            .item(numeric_string)
+            .item(nested)
+            .into()
+    }
+}
+
+impl ToSchema for TensorElement {}
+
+/// The numeric strings the OpenAPI document declares (all of them parse as numbers).
+pub const NUMERIC_STRING: &str = r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$";
 
 /// `$request_output`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RequestedOutput {
     /// The output's name.
     pub name: String,
-    /// Output parameters (none are used).
+    /// Output parameters: `binary_data` (a boolean) asks for this output as binary
+    /// data; others are ignored.
     #[schema(value_type = Option<Object>)]
-    pub parameters: Option<Value>,
+    pub parameters: Option<Parameters>,
 }
 
 /// `$response_output`.
@@ -132,8 +202,20 @@ pub struct ResponseOutput<'a> {
     pub shape: Vec<usize>,
     /// `BYTES` for labels, `FP64` for probabilities.
     pub datatype: &'static str,
-    /// The predicted class names, or the probabilities row after row.
-    pub data: OutputData<'a>,
+    /// Set when the output is sent as binary data after the JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<BinaryOutput>,
+    /// The predicted class names, or the probabilities row after row; absent when the
+    /// output is sent as binary data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<OutputData<'a>>,
+}
+
+/// The parameters of an output sent as binary data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BinaryOutput {
+    /// The size of the output's binary data, in bytes.
+    pub binary_data_size: usize,
 }
 
 /// An output tensor's elements.
@@ -151,6 +233,8 @@ pub enum OutputData<'a> {
 pub struct InferResponse<'a> {
     /// The model's name.
     pub model_name: &'a str,
+    /// The model's version: its file's sha256 in hex.
+    pub model_version: &'a str,
     /// The request's `id`, or else its `x-request-id`.
     pub id: &'a str,
     /// The output tensors.
@@ -168,11 +252,16 @@ pub struct TensorData {
     pub values: Vec<f64>,
     /// The first element that is not a number, described.
     pub non_numeric: Option<String>,
+    /// Whether the request gave the data (in JSON, or as binary data).
+    pub given: bool,
 }
 
 impl<'de> Deserialize<'de> for TensorData {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut out = TensorData::default();
+        let mut out = TensorData {
+            given: true,
+            ..TensorData::default()
+        };
         Flatten(&mut out).deserialize(d)?;
         Ok(out)
     }
@@ -241,8 +330,10 @@ impl<'de> Visitor<'de> for Flatten<'_> {
 
 /// The body of `GET /v2/models/{name}`, computed once per model load.
 pub fn model_metadata_json(model: &Model) -> Bytes {
+    let version = model.id.strip_prefix("sha256:").unwrap_or(&model.id);
     let meta = ModelMetadataV2 {
         name: model.metadata().name.clone(),
+        versions: vec![version.to_owned()],
         platform: PLATFORM,
         inputs: vec![MetadataTensor {
             name: INPUT_NAME,

@@ -10,3 +10,5 @@ mod robustness;
 mod router;
 mod tcp;
 mod v2;
+mod v2_binary;
+mod v2_versions;

@@ -7,14 +7,16 @@ use serde_json::Value;
 use crate::support::library::{Limits, route_table};
 use crate::support::router::{get, iris_app, send};
 
-/// Replaces `{name}` path parameters with the served model's name.
-fn concrete(path: &str) -> String {
+/// Replaces `{name}` and `{version}` path parameters with the served model's.
+fn concrete(path: &str, model: &std::path::Path) -> String {
+    let id = crate::support::library::model_id(model);
     path.replace("{name}", "iris")
+        .replace("{version}", id.trim_start_matches("sha256:"))
 }
 
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
-    let (_, app) = iris_app(Limits::default());
+    let (fx, app) = iris_app(Limits::default());
     let r = send(&app, get("/openapi.json")).await;
     assert_eq!(r.status, StatusCode::OK);
     let doc = r.json();
@@ -45,7 +47,7 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
         let method: Method = method.parse().unwrap();
         let req = Request::builder()
             .method(method.clone())
-            .uri(concrete(path))
+            .uri(concrete(path, &fx.model))
             .header("content-type", "application/json")
             .body(Body::from("{}"))
             .unwrap();
@@ -122,5 +124,70 @@ async fn the_openapi_document_is_well_formed() {
         answer["oneOf"].as_array().map(Vec::len),
         Some(2),
         "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_matches_what_the_server_does() {
+    let (fx, app) = iris_app(Limits::default());
+    let doc = send(&app, get("/openapi.json")).await.json();
+    let schemas = &doc["components"]["schemas"];
+    // Every response declares the headers every response carries.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                for header in ["x-model-digest", "x-request-id"] {
+                    assert!(
+                        response["headers"][header].is_object(),
+                        "{method} {path} {status}: no {header}"
+                    );
+                }
+            }
+            // Parameters are a list when present (never null), and path parameters
+            // have the served model's name and version as examples.
+            assert!(
+                op.get("parameters").is_none_or(Value::is_array),
+                "{method} {path}: parameters {}",
+                op["parameters"]
+            );
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let expected = match param["name"].as_str() {
+                    Some("name") => "iris".to_owned(),
+                    Some("version") => crate::support::library::model_id(&fx.model)
+                        .trim_start_matches("sha256:")
+                        .to_owned(),
+                    _ => continue,
+                };
+                assert_eq!(param["example"], expected.as_str(), "{method} {path}");
+            }
+        }
+    }
+    // Exactly one of features and instances.
+    let predict = &schemas["PredictRequest"];
+    let one_of = predict["oneOf"].as_array().unwrap();
+    assert_eq!(one_of[0]["required"], serde_json::json!(["features"]));
+    assert_eq!(one_of[1]["required"], serde_json::json!(["instances"]));
+    // The other field may be null, which the server reads as absent.
+    assert_eq!(one_of[0]["properties"]["instances"]["type"], "null");
+    assert_eq!(one_of[1]["properties"]["features"]["type"], "null");
+    let body = r#"{"features":[5.1,3.5,1.4,0.2],"instances":null}"#;
+    let r = send(&app, crate::support::router::post_json("/predict", body)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // A positional row has exactly the model's four features; a named one names them all.
+    let row = &schemas["Row"]["oneOf"];
+    assert_eq!(
+        (row[0]["minItems"].as_u64(), row[0]["maxItems"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(row[1]["required"].as_array().map(Vec::len), Some(4));
+    // v2 tensor data: numbers (or null, or numeric strings), and arrays of them, never objects.
+    let data = &schemas["InferInput"]["properties"]["data"];
+    assert_eq!(data["items"]["$ref"], "#/components/schemas/TensorElement");
+    let element = schemas["TensorElement"]["oneOf"].as_array().unwrap();
+    let types: Vec<String> = element.iter().map(|e| e["type"].to_string()).collect();
+    assert_eq!(types, [r#"["number","null"]"#, r#""string""#, r#""array""#]);
+    assert!(
+        !doc.to_string()
+            .contains(r#""data":{"items":{"type":"object""#)
     );
 }

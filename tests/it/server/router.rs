@@ -177,6 +177,39 @@ async fn model_shows_metadata_provenance_and_training_metrics() {
     assert_eq!(v["metrics"], on_disk);
 }
 
+/// The text of each `"key":` number in a JSON document, in order.
+fn number_texts(json: &str, key: &str) -> Vec<String> {
+    let needle = format!("\"{key}\":");
+    json.match_indices(&needle)
+        .map(|(i, _)| {
+            let rest = json[i + needle.len()..].trim_start();
+            let end = rest.find([',', '}', '\n']).unwrap_or(rest.len());
+            rest[..end].trim().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn model_repeats_the_training_figures_digit_for_digit() {
+    let (fx, app) = iris_app(Limits::default());
+    let body = String::from_utf8(send(&app, get("/model")).await.body).unwrap();
+    let on_disk = std::fs::read_to_string(fx.dir.path().join("metrics.json")).unwrap();
+    for key in ["test_accuracy", "test_log_loss", "train_accuracy"] {
+        let want = number_texts(&on_disk, key);
+        assert_eq!(want.len(), 1, "{key} in {on_disk}");
+        let got = number_texts(&body, key);
+        assert!(!got.is_empty(), "{key} in {body}");
+        // metrics.json's value, and the model's own copy in metadata.metrics.
+        for text in got {
+            assert_eq!(
+                text, want[0],
+                "{key}: /model says {text}, metrics.json {}",
+                want[0]
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_stale_or_missing_metrics_file_is_left_out() {
     let fx = trained(&[]);

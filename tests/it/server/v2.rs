@@ -18,8 +18,16 @@ fn setup() -> (Fixture, App) {
     })
 }
 
+/// The model's one v2 version: its file's sha256 in hex.
+pub(super) fn version_of(fx: &Fixture) -> String {
+    model_id(&fx.model)
+        .strip_prefix("sha256:")
+        .unwrap()
+        .to_owned()
+}
+
 /// Asserts the protocol's error object: `{"error": <string>}` and nothing else.
-fn assert_v2_error(r: &Reply, status: StatusCode) -> String {
+pub(super) fn assert_v2_error(r: &Reply, status: StatusCode) -> String {
     assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
     let v = r.json();
     let obj = v.as_object().unwrap();
@@ -38,7 +46,7 @@ async fn server_metadata_live_and_ready() {
     // $metadata_server_response = { "name" : $string, "version" : $string, "extensions" : [ $string, ... ] }
     assert_eq!(
         r.json(),
-        json!({"name": "mlops", "version": env!("CARGO_PKG_VERSION"), "extensions": []})
+        json!({"name": "mlops", "version": env!("CARGO_PKG_VERSION"), "extensions": ["binary_tensor_data"]})
     );
     let r = send(&app, get("/v2/health/live")).await;
     assert_eq!(
@@ -75,7 +83,8 @@ async fn readiness_turns_off_when_draining() {
 
 #[tokio::test]
 async fn model_metadata_and_readiness_use_the_name_in_the_model_file() {
-    let (_, app) = setup();
+    let (fx, app) = setup();
+    let version = version_of(&fx);
     let r = send(&app, get("/v2/models/iris")).await;
     assert_eq!(r.status, StatusCode::OK);
     // $metadata_model_response, with $metadata_tensor entries; -1 marks the batch dimension.
@@ -83,6 +92,7 @@ async fn model_metadata_and_readiness_use_the_name_in_the_model_file() {
         r.json(),
         json!({
             "name": "iris",
+            "versions": [version],
             "platform": "mlops_random_forest",
             "inputs": [{"name": "input-0", "datatype": "FP64", "shape": [-1, 4]}],
             "outputs": [
@@ -139,11 +149,12 @@ async fn infer_answers_in_the_protocols_shape() {
         "{}",
         String::from_utf8_lossy(&r.body)
     );
-    // $inference_response without model_version (no versioning) and without parameters.
+    // $inference_response with the model's one version and without parameters.
     assert_eq!(
         r.json(),
         json!({
             "model_name": "iris",
+            "model_version": version_of(&fx),
             "id": "42",
             "outputs": [{
                 "name": "label",
@@ -305,13 +316,13 @@ async fn infer_errors_use_the_protocols_error_object() {
         .body(axum::body::Body::from("{}"))
         .unwrap();
     assert_v2_error(&send(&app, plain).await, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    // Triton's binary tensor extension is not part of the protocol's core.
+    // A binary-data header longer than the body.
     let binary = axum::http::Request::post("/v2/models/iris/infer")
         .header("inference-header-content-length", "120")
         .body(axum::body::Body::from("{}"))
         .unwrap();
     let msg = assert_v2_error(&send(&app, binary).await, StatusCode::BAD_REQUEST);
-    assert!(msg.contains("binary_data=False"), "{msg}");
+    assert!(msg.contains("120") && msg.contains("2 bytes"), "{msg}");
     let big = input(
         json!([11, 4]),
         "FP64",
