@@ -25,7 +25,7 @@ use tracing_subscriber::EnvFilter;
 
 use super::config::{LogFormat, ServeArgs};
 use super::listener;
-use super::routes::app;
+use super::routes::app_with;
 use super::state::AppState;
 
 /// Where shutdown stands.
@@ -141,7 +141,12 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
         let _ = closing.wait_for(|p| *p >= Phase::Closing).await;
     };
     let header_read_timeout = Duration::from_millis(args.header_read_timeout_ms);
-    let accepting = listener::serve_until(listener, app(state), header_read_timeout, stop);
+    let accepting = listener::serve_until(
+        listener,
+        app_with(state, !args.no_ui),
+        header_read_timeout,
+        stop,
+    );
     tracing::info!("listening on {local}");
     tracing::info!(
         startup_ms = started.elapsed().as_secs_f64() * 1e3,

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use utoipa::OpenApi;
@@ -18,7 +19,7 @@ use utoipa_axum::routes;
 
 use super::error::json_bytes;
 use super::state::AppState;
-use super::{ops, predict, v2};
+use super::{examples, ops, predict, v2};
 
 /// The document's root: what the routes do not say themselves.
 #[derive(OpenApi)]
@@ -138,9 +139,12 @@ pub fn json() -> Bytes {
     .clone()
 }
 
-/// This document.
+/// This document, with the serving model's examples.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document of this service", body = Object)))]
-pub async fn openapi_json() -> Response {
-    json_bytes(StatusCode::OK, json())
+pub async fn openapi_json(State(state): State<AppState>) -> Response {
+    json_bytes(
+        StatusCode::OK,
+        examples::document(&json(), &state.current()),
+    )
 }

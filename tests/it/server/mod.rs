@@ -7,4 +7,5 @@ mod openapi;
 mod robustness;
 mod router;
 mod tcp;
+mod ui;
 mod v2;
