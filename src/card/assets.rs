@@ -28,11 +28,12 @@ dt { color: var(--muted); }
 dd { margin: 0; overflow-wrap: anywhere; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; }
-th, td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: right; }
-th:first-child, td:first-child { text-align: left; overflow-wrap: anywhere; }
+th, td { padding: 3px 5px; border-bottom: 1px solid var(--line); text-align: right; font-size: 14px; }
+th:first-child, td:first-child { text-align: left; overflow-wrap: break-word; }
 thead th { color: var(--muted); font-weight: 600; }
-.figures { display: flex; flex-wrap: wrap; gap: 16px; }
-.kpi { display: flex; gap: 22px; margin-bottom: 10px; }
+.figures { display: flex; flex-wrap: wrap; gap: 16px 40px; align-items: flex-start; }
+figure { margin: 0; }
+.kpi { display: flex; flex-wrap: wrap; gap: 8px 22px; margin-bottom: 10px; }
 .kpi div { display: flex; flex-direction: column; }
 .kpi b { font-size: 22px; }
 .kpi span { color: var(--muted); font-size: 13px; }
