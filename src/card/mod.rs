@@ -5,7 +5,7 @@
 //! Everything is rendered here, on the server: tables, and figures as inline SVG whose
 //! colours and sizes are attributes, so the page needs no script to be read and its
 //! Content-Security-Policy can refuse every script and style but its own (see
-//! [`assets`]). The one script drives the form that asks `POST /predict`. Every value
+//! `assets.rs`). The one script drives the form that asks `POST /predict`. Every value
 //! from the model or its `metrics.json` (names of the model, features and classes, file
 //! names) goes through maud's escaping, so a class named `<script>` is shown as text.
 //!

@@ -251,7 +251,7 @@ async fn without_pages_both_are_404_and_the_api_stays() {
 }
 
 #[test]
-fn no_ui_flag_and_variable_turn_the_pages_off() {
+fn no_ui_turns_the_pages_off_and_help_names_its_variable() {
     let fx = trained(&[]);
     let on = Server::start(&fx.model, &[]);
     assert_eq!(http(on.addr, "GET", "/", None).unwrap().status, 200);
