@@ -49,9 +49,8 @@ window.ui = SwaggerUIBundle({
 });
 "##;
 
-/// The policy of `/docs`: Swagger UI builds its interface with inline styles and draws
-/// icons from `data:` images, which a stricter policy would break; scripts still come
-/// from this origin only, and requests go to it only.
+/// The policy of `/docs`: scripts, style sheets and requests from this origin only;
+/// `data:` images for Swagger UI's icons, and inline styles for its components.
 pub const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
