@@ -1,4 +1,5 @@
-//! Records the git revision the binary is built from, for model provenance.
+//! Records the git revision the binary is built from, for model provenance, and
+//! prepares Swagger UI's assets for `GET /docs` (see `build/swagger_ui.rs`).
 //!
 //! Image builders set `MLOPS_SOURCE_REVISION` themselves (Nix builds have no `.git`);
 //! otherwise we ask git. Uncommitted changes are not detected: the revision names the
@@ -6,7 +7,12 @@
 
 use std::process::Command;
 
+#[path = "build/swagger_ui.rs"]
+mod swagger_ui;
+
 fn main() {
+    let out_dir = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
+    swagger_ui::write_assets(std::path::Path::new(&out_dir));
     println!("cargo:rerun-if-env-changed=MLOPS_SOURCE_REVISION");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/packed-refs");

@@ -8,6 +8,7 @@
 //! * [`probe`]: the container health check (`mlops probe`);
 //! * [`training`]: the pipeline (split, fit, evaluate, assemble) and one file per learner;
 //! * [`params`]: training hyperparameters, their defaults and their checks;
+//! * [`card`]: the model card, an HTML page (`GET /`, `mlops inspect --html`);
 //! * [`metrics`]: accuracy, per-class report and confusion matrix (`metrics.json`);
 //! * [`model`]: the model file (`model.cbor`): format, provenance, checks;
 //! * [`forest`]: the crate's own forest representation and its prediction loop;
@@ -16,6 +17,7 @@
 //! * [`text`]: names and values from files, quoted safely and briefly in messages.
 
 pub mod atomic;
+pub mod card;
 pub mod cli;
 pub mod dataset;
 pub mod forest;

@@ -1,11 +1,15 @@
-//! `mlops inspect`: a model file's metadata and provenance, as text or JSON.
+//! `mlops inspect`: a model file's metadata and provenance, as text, JSON or the model
+//! card (`--html`).
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::Args;
 
 use super::errors::hint;
+use crate::card::{CardInput, Mode, render};
+use crate::metrics::MetricsReport;
 use crate::model::{FORMAT_TAG, Model};
 use crate::text::printable;
 
@@ -17,11 +21,18 @@ pub struct InspectArgs {
     /// Print JSON instead of text.
     #[arg(long, env = "MLOPS_JSON")]
     pub json: bool,
+    /// Write the model card, the page `mlops serve` shows at /, to FILE ("-" for
+    /// stdout): one self-contained HTML file, its form disabled since nothing serves it.
+    #[arg(long, env = "MLOPS_HTML", value_name = "FILE", conflicts_with = "json")]
+    pub html: Option<PathBuf>,
 }
 
 /// Runs `mlops inspect`.
 pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     let model = Model::load(&args.model).map_err(hint("check the MODEL path"))?;
+    if let Some(file) = &args.html {
+        return write_card(&args.model, &model, file);
+    }
     let mut out = io::stdout().lock();
     if args.json {
         let forest = model.forest();
@@ -38,6 +49,60 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     }
     write_text(&mut out, &model)?;
     Ok(())
+}
+
+/// Writes the standalone model card to `file` (atomically), or to stdout for `-`.
+fn write_card(model_path: &Path, model: &Model, file: &Path) -> anyhow::Result<()> {
+    let report = training_report(model_path, &model.id);
+    let html = render(
+        CardInput {
+            model,
+            report: report.as_ref(),
+        },
+        Mode::Standalone,
+    );
+    if file == Path::new("-") {
+        io::stdout().lock().write_all(html.as_bytes())?;
+        return Ok(());
+    }
+    crate::atomic::write_all_atomic(&[(file, html.as_bytes())]).context("check the --html path")?;
+    eprintln!("Wrote {}", file.display());
+    Ok(())
+}
+
+/// The `metrics.json` beside the model file, when it is there, reads, and names this
+/// model (as `mlops serve` takes it for `/model`); otherwise the card goes without it
+/// and stderr says why.
+fn training_report(model_path: &Path, model_id: &str) -> Option<MetricsReport> {
+    let path = model_path.with_file_name("metrics.json");
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            eprintln!(
+                "note: cannot read {}: {e}; the card goes without it",
+                path.display()
+            );
+            return None;
+        }
+    };
+    match serde_json::from_slice::<MetricsReport>(&bytes) {
+        Ok(report) if report.model_sha256 == model_id => Some(report),
+        Ok(_) => {
+            eprintln!(
+                "note: {} belongs to another model (its model_sha256 differs); the card goes without it",
+                path.display()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!(
+                "note: {} is not a metrics report ({e}); the card goes without it",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 /// The human-readable description. Everything in it comes from the file, so names are

@@ -72,6 +72,10 @@ pub struct ServeArgs {
     /// Worker threads; 0 means one per CPU, 1 runs everything on one thread.
     #[arg(long, env = "MLOPS_WORKERS", default_value_t = 0, value_parser = worker_count)]
     pub workers: usize,
+    /// Leave out the pages for people: the model card at / and the API documentation
+    /// at /docs (both 404 then).
+    #[arg(long, env = "MLOPS_NO_UI")]
+    pub no_ui: bool,
 }
 
 impl ServeArgs {

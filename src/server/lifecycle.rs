@@ -28,7 +28,7 @@ use super::config::{LogFormat, ServeArgs};
 use super::listener;
 use super::logging::EscapedFields;
 use super::reload::{self, RELOAD_TIMEOUT};
-use super::routes::app;
+use super::routes::app_with;
 use super::state::AppState;
 
 /// Where shutdown stands.
@@ -144,7 +144,7 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
         write_timeout: Duration::from_millis(args.write_timeout_ms),
         max_requests: args.max_requests_per_connection,
     };
-    let accepting = listener::serve_until(listener, app(state), limits, stop);
+    let accepting = listener::serve_until(listener, app_with(state, !args.no_ui), limits, stop);
     tracing::info!("listening on {local}");
     tracing::info!(
         startup_ms = started.elapsed().as_secs_f64() * 1e3,

@@ -13,6 +13,9 @@
 //! * [`state`]: the serving model behind an atomic pointer, readiness, limits;
 //! * handlers: [`ops`] (health, readiness, model, metrics, fallbacks), [`predict`] and
 //!   [`v2`] (the native and the Open Inference Protocol predictions);
+//! * [`ui`]: the pages for people, the model card (`/`) and the API documentation
+//!   (`/docs`);
+//! * [`examples`]: the serving model's examples in the OpenAPI document;
 //! * [`openapi`]: every route, registered once for the router and the OpenAPI document;
 //! * [`middleware`]: request ids, bounded concurrency, timeouts, metrics, access log;
 //! * [`routes`]: the application assembled from the routes, fallbacks and middleware;
@@ -23,6 +26,7 @@ pub mod body;
 pub mod config;
 pub mod conformance;
 pub mod error;
+pub mod examples;
 pub mod headers;
 pub mod json;
 pub mod lifecycle;
@@ -37,13 +41,14 @@ pub mod reload;
 pub mod routes;
 pub mod rows;
 pub mod state;
+pub mod ui;
 pub mod v2;
 pub mod v2_binary;
 pub mod v2_types;
 
 pub use config::{Limits, LogFormat, MAX_WORKERS, ServeArgs};
 pub use headers::{MODEL_DIGEST, REQUEST_ID};
-pub use routes::app;
+pub use routes::{app, app_with};
 pub use state::{AppState, Loaded};
 
 /// Runs the server until shutdown; an error (e.g. a missing model) means exit non-zero.

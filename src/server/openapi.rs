@@ -28,7 +28,7 @@ use utoipa_axum::routes;
 use super::error::json_bytes;
 use super::headers::{MODEL_DIGEST, REQUEST_ID};
 use super::state::{AppState, Loaded};
-use super::{ops, predict, v2};
+use super::{examples, ops, predict, v2};
 
 /// The document's root: what the routes do not say themselves.
 #[derive(OpenApi)]
@@ -197,6 +197,7 @@ pub fn for_model(loaded: &Loaded) -> Bytes {
     }
     let mut doc = generic().clone();
     concrete(&mut doc, loaded);
+    examples::fill(&mut doc, &loaded.model);
     let bytes: Bytes = serde_json::to_vec(&doc).unwrap_or_default().into();
     *last = Some((loaded.model.id.clone(), bytes.clone()));
     bytes

@@ -1,5 +1,6 @@
 //! The `mlops` binary's commands, run as processes.
 
+mod card;
 mod commands;
 mod data;
 mod edges;

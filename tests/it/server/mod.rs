@@ -9,6 +9,7 @@ mod openapi;
 mod robustness;
 mod router;
 mod tcp;
+mod ui;
 mod v2;
 mod v2_binary;
 mod v2_versions;

@@ -53,3 +53,27 @@ pub fn replace_file(path: &Path, bytes: &[u8]) {
     std::fs::write(&tmp, bytes).unwrap();
     std::fs::rename(&tmp, path).unwrap();
 }
+
+/// A class name that is a script.
+pub const HOSTILE_CLASS: &str = "<script>alert(1)</script>";
+
+/// A model whose classes (one of them [`HOSTILE_CLASS`]), feature and name are markup.
+pub fn hostile_model() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("\"<img src=x onerror=alert(2)>\",b,label\n");
+    for i in 0..60 {
+        let class = if i % 2 == 0 { HOSTILE_CLASS } else { "plain" };
+        csv.push_str(&format!("{},{},\"{class}\"\n", i % 2, i % 7));
+    }
+    let data = dir.path().join("hostile.csv");
+    std::fs::write(&data, csv).unwrap();
+    train(
+        &data,
+        dir.path(),
+        &["--trees", "5", "--name", "<b>bold</b>"],
+    );
+    Fixture {
+        model: dir.path().join("model.cbor"),
+        dir,
+    }
+}

@@ -143,6 +143,15 @@ pub fn app_with(model: &Path, limits: Limits) -> App {
     }
 }
 
+/// A server on the model file at `model` without the pages for people (`--no-ui`).
+pub fn app_without_pages(model: &Path) -> App {
+    let state = AppState::load(model, Limits::default().to_library()).unwrap();
+    App {
+        router: mlops::server::app_with(state.clone(), false),
+        state,
+    }
+}
+
 /// The server's route table, as (method, path) pairs.
 pub fn route_table() -> Vec<(String, String)> {
     openapi::api()
