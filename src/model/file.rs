@@ -14,7 +14,7 @@ use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
-use super::ModelError;
+use super::error::ModelError;
 
 /// The largest model file accepted, in bytes (256 MiB). A forest at the node limit
 /// ([`crate::forest::MAX_NODES`]) takes about 150 MB in the file.

@@ -29,7 +29,7 @@ fn an_os_error_is_said_once() {
     let e = fails(mlops().arg("train").arg("--data").arg(&missing), 1);
     assert_eq!(e.matches("No such file or directory").count(), 1, "{e}");
     let e = fails(mlops().arg("inspect").arg(dir.path()), 1);
-    assert_eq!(e.matches("Is a directory").count(), 1, "{e}");
+    assert_eq!(e.matches("is a directory").count(), 1, "{e}");
 }
 
 #[test]

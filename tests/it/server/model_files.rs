@@ -211,3 +211,49 @@ fn predict_errors_print_escape_sequences_escaped() {
     );
     assert!(stderr.contains(r"\u{1b}]0;pwned\u{7}.cbor"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_fifo_in_place_of_metrics_json_is_skipped_not_waited_on() {
+    let fx = trained(&["--trees", "5"]);
+    let metrics = fx.dir.path().join("metrics.json");
+    std::fs::remove_file(&metrics).unwrap();
+    mkfifo(&metrics);
+    let app = app_with(&fx.model, Limits::default());
+    let reply = send(&app, get("/model")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.json()["metrics"].is_null(), "{}", reply.json());
+}
+
+#[test]
+fn serve_starts_on_a_model_path_that_is_not_utf8() {
+    use std::io::{BufRead, BufReader};
+    let fx = trained(&["--trees", "5"]);
+    let odd = fx.dir.path().join(OsStr::from_bytes(b"model-\xff.cbor"));
+    std::fs::copy(&fx.model, &odd).unwrap();
+    let mut child = mlops()
+        .arg("serve")
+        .arg("--model")
+        .arg(&odd)
+        .args(["--addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Ends at "ready", or at EOF if the process dies.
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.contains("ready: serving"))
+        .collect();
+    let exited = child.try_wait().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(exited.is_none(), "serve exited: {exited:?} {lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("listening on")),
+        "{lines:#?}"
+    );
+}
