@@ -42,7 +42,7 @@ fn main() {
         println!(
             "{rows},{seconds:.3},{nodes},{:.0},{:.4}",
             nodes as f64 / 100.0,
-            trained.report.test_accuracy
+            trained.report.test_accuracy.unwrap_or(f64::NAN)
         );
     }
 }
