@@ -70,7 +70,9 @@ mod tests {
     fn help_is_not_an_error() {
         Cli::command().debug_assert();
         for args in [&["xtask", "--help"][..], &["xtask", "e2e", "--help"]] {
-            let e = Cli::try_parse_from(args).err().expect("help stops the parse");
+            let e = Cli::try_parse_from(args)
+                .err()
+                .expect("help stops the parse");
             assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
             assert_eq!(e.exit_code(), 0);
             assert!(!e.to_string().contains("Error:"), "{e}");
