@@ -75,3 +75,22 @@ fn workspace_root() -> Result<PathBuf> {
         .context("xtask has no parent directory")?;
     Ok(root.canonicalize()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn help_is_not_an_error() {
+        Cli::command().debug_assert();
+        for args in [&["xtask", "--help"][..], &["xtask", "e2e", "--help"]] {
+            let e = Cli::try_parse_from(args)
+                .err()
+                .expect("help stops the parse");
+            assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
+            assert_eq!(e.exit_code(), 0);
+            assert!(!e.to_string().contains("Error:"), "{e}");
+        }
+    }
+}

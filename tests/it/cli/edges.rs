@@ -192,7 +192,7 @@ fn boolean_variables_take_the_usual_spellings() {
     assert!(e.contains("MLOPS_JSON"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let stdout =
-        succeeds(&mut train_cmd(&iris(), dir.path(), &["--trees", "3"]).env("MLOPS_QUIET", "1"));
+        succeeds(train_cmd(&iris(), dir.path(), &["--trees", "3"]).env("MLOPS_QUIET", "1"));
     assert!(stdout.contains("Wrote"), "{stdout}");
 }
 
@@ -200,19 +200,19 @@ fn boolean_variables_take_the_usual_spellings() {
 fn a_bad_value_from_a_variable_names_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let e = fails(
-        &mut train_cmd(&iris(), dir.path(), &[]).env("MLOPS_TREES", "abc"),
+        train_cmd(&iris(), dir.path(), &[]).env("MLOPS_TREES", "abc"),
         2,
     );
     assert!(e.contains("MLOPS_TREES"), "{e}");
     assert!(e.contains("'abc'"), "{e}");
     let e = fails(
-        &mut train_cmd(&iris(), dir.path(), &[]).env("MLOPS_LEARNER", "forest"),
+        train_cmd(&iris(), dir.path(), &[]).env("MLOPS_LEARNER", "forest"),
         2,
     );
     assert!(e.contains("MLOPS_LEARNER") && e.contains("cart"), "{e}");
     // Given on the command line, the flag is what is wrong, whatever the variable says.
     let e = fails(
-        &mut train_cmd(&iris(), dir.path(), &["--trees", "xyz"]).env("MLOPS_TREES", "abc"),
+        train_cmd(&iris(), dir.path(), &["--trees", "xyz"]).env("MLOPS_TREES", "abc"),
         2,
     );
     assert!(e.contains("--trees") && e.contains("'xyz'"), "{e}");

@@ -252,7 +252,8 @@ fn keeps_a_custom_model(suite: &mut Suite, ctx: &Ctx, flavour: &Flavour) -> Resu
     let trained = suite.check(
         &c.name("run --rm train --trees 10 trains into the volume"),
         || {
-            let out = c.output(&["run", "--rm", "train", "--trees", "10", "--quiet"])?;
+            // -T: no terminal, whatever stdin is (no-op here, where stdin is not one).
+            let out = c.output(&["run", "--rm", "-T", "train", "--trees", "10", "--quiet"])?;
             ensure!(out.ok(), "exit {:?}: {}", out.code, out.tail());
             custom = written_model(&out.stdout).with_context(|| out.tail())?;
             Ok(custom.clone())
