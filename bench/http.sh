@@ -4,6 +4,8 @@
 #   bench/http.sh                 # 10 s per scenario, as in BENCHMARKS.md
 #   DURATION=3s bench/http.sh     # quicker
 #   WORKERS=1 bench/http.sh       # single-threaded runtime (--workers 1)
+#   BIN=path/to/mlops bench/http.sh   # another build, e.g. the image binary
+#                                     # (target/image-build/x86_64-unknown-linux-musl/release/mlops)
 #
 # What it does, all on 127.0.0.1 and bounded in time:
 #   1. builds the release binary and trains the Iris model into a temporary directory;
@@ -25,8 +27,8 @@ WORKERS=${WORKERS:-0}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl is missing: apt-get install curl" >&2; exit 1; }
 
-cargo build --release --locked --quiet
-bin=$PWD/target/release/mlops
+if [ -z "${BIN:-}" ]; then cargo build --release --locked --quiet; fi
+bin=${BIN:-$PWD/target/release/mlops}
 work=$(mktemp -d)
 server_pid=
 cleanup() {

@@ -25,7 +25,11 @@ pub fn index_archive(platforms: &[(String, Vec<u8>)], tag: &str, epoch: u64) -> 
     for (arch, archive) in platforms {
         let mut layout_index = None;
         for (path, _, data) in read_tar(archive)? {
-            if path.starts_with("blobs/sha256/") {
+            // Blobs are files; the archive's directory entries are written anew below.
+            if path
+                .strip_prefix("blobs/sha256/")
+                .is_some_and(|n| !n.is_empty())
+            {
                 blobs.insert(path, data);
             } else if path == "index.json" {
                 layout_index = Some(data);
@@ -71,6 +75,8 @@ mod tests {
         let index =
             json!({"manifests": [{"mediaType": "m", "digest": digest, "size": manifest.len()}]});
         let entries = vec![
+            Entry::dir("blobs", 0o755, (0, 0)),
+            Entry::dir("blobs/sha256", 0o755, (0, 0)),
             Entry::file("index.json", 0o644, serde_json::to_vec(&index).unwrap()),
             Entry::file(
                 &format!("blobs/{}", digest.replace(':', "/")),
