@@ -20,6 +20,25 @@ pub enum TrainError {
         /// The fewest rows a class may have at this fraction.
         needed: usize,
     },
+    /// The data has more classes than a model may hold.
+    #[error(
+        "{path}: the label column has {count} distinct values, more than the {limit} classes a model may have; is '{label}' the label (a class per value), or an ID or a measurement? Choose the label column with --label"
+    )]
+    TooManyClasses {
+        path: String,
+        label: String,
+        count: usize,
+        limit: usize,
+    },
+    /// The trained model would break a size limit that every reader enforces.
+    #[error(
+        "the trained model has {count} {what}, more than the {limit} a model file may hold, so it could not be loaded: grow smaller trees (--max-depth, --min-samples-leaf) or fewer (--trees)"
+    )]
+    TooLarge {
+        what: &'static str,
+        count: u64,
+        limit: u64,
+    },
     /// The learner refused the data.
     #[error("the learner failed: {0}")]
     Learner(String),

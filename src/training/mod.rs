@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::dataset::Dataset;
-use crate::forest::{Forest, argmax};
+use crate::forest::{Forest, MAX_CLASSES, MAX_NODES, argmax};
 use crate::metrics::{self, Evaluation, MetricsReport};
 use crate::model::{
-    DatasetInfo, GoldenRow, HeldOutInfo, MetricsSummary, Model, ModelBody, ModelMetadata,
+    DatasetInfo, GoldenRow, HeldOutInfo, MAX_MODEL_BYTES, MetricsSummary, Model, ModelBody,
+    ModelMetadata,
 };
 use crate::params::{Learner, ValidParams};
 
@@ -161,6 +162,7 @@ pub fn train(
     if let Some(test) = source.test {
         check_missing(test, params)?;
     }
+    check_classes(data)?;
     let (train_rows, test_rows) = held_out(source, params)?;
     let width = data.width();
     let n_classes = data.classes.len();
@@ -174,6 +176,10 @@ pub fn train(
     )?;
     // The checks every reader makes, the size limits among them: a model that could
     // not be loaded is refused here, not at the first `serve`.
+    let nodes = fitted.forest.n_nodes();
+    if nodes > MAX_NODES {
+        return Err(too_large("nodes", nodes as u64, MAX_NODES as u64));
+    }
     fitted.forest.validate()?;
     let train_proba = parallel_proba(&fitted.forest, &train_rows.x, params.threads());
     let train_pred: Vec<u32> = train_proba.chunks_exact(n_classes).map(argmax).collect();
@@ -198,6 +204,13 @@ pub fn train(
         forest: fitted.forest,
     };
     let (model_bytes, model) = Model::from_body(body);
+    if model_bytes.len() as u64 > MAX_MODEL_BYTES {
+        return Err(too_large(
+            "bytes",
+            model_bytes.len() as u64,
+            MAX_MODEL_BYTES,
+        ));
+    }
     let report = report(&model, data, eval, started.elapsed());
     Ok(Trained {
         model_bytes,
@@ -272,6 +285,23 @@ fn parallel_proba(forest: &Forest, x: &[f64], threads: usize) -> Vec<f64> {
         Ok(pool) => pool.install(work),
         Err(_) => work(),
     }
+}
+
+/// Refuses a label with more classes than a model may have, before any training.
+fn check_classes(data: &Dataset) -> Result<(), TrainError> {
+    if data.classes.len() <= MAX_CLASSES {
+        return Ok(());
+    }
+    Err(TrainError::TooManyClasses {
+        path: data.source.display().to_string(),
+        label: data.label_name.clone(),
+        count: data.classes.len(),
+        limit: MAX_CLASSES,
+    })
+}
+
+fn too_large(what: &'static str, count: u64, limit: u64) -> TrainError {
+    TrainError::TooLarge { what, count, limit }
 }
 
 /// Refuses missing values for a learner that cannot take them, naming the first.
@@ -391,6 +421,22 @@ mod tests {
         let decoded = Model::decode("m", &a.model_bytes).unwrap();
         decoded.verify_golden().unwrap();
         assert_eq!(decoded.golden().len(), GOLDEN_ROWS);
+    }
+
+    #[test]
+    fn a_label_with_more_classes_than_a_model_holds_is_refused_before_training() {
+        let rows = crate::forest::MAX_CLASSES + 1;
+        let mut d = crate::dataset::synthetic(rows, 2, 2, 1);
+        d.classes = (0..rows).map(|i| format!("c{i}")).collect();
+        d.labels = (0..rows as u32).collect();
+        let p = TrainParams::default().check(2).unwrap();
+        let e = super::train(Source::split(&d), &p, "wide", None, &|_| ()).err();
+        let e = e.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.contains("10001 distinct values, more than the 10000 classes"),
+            "{e}"
+        );
+        assert!(e.contains("--label"), "{e}");
     }
 
     #[test]
