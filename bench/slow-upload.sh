@@ -76,8 +76,10 @@ echo "## /predict under $SLOW slow uploads: wrk -t1 -c$CONNECTIONS -d${DURATION}
 echo "binary: $MLOPS_BIN ($("$MLOPS_BIN" --version))"
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| wrk requests | non-2xx | 2xx share | req/s | $(cat "$work/attack.log") |"
-echo "| --- | --- | --- | --- | --- |"
-echo "| $total | $non2xx | $share % | $(awk '/^Requests\/sec:/ {print $2}' <<<"$out") | |"
-echo "statuses the server logged (sampled access log, 1 in 100): $(grep -o 'status=[0-9]*' "$work/server.log" | sort | uniq -c | tr '\n' ' ')"
+echo "| wrk requests | non-2xx | 2xx share | req/s |"
+echo "| --- | --- | --- | --- |"
+echo "| $total | $non2xx | $share % | $(awk '/^Requests\/sec:/ {print $2}' <<<"$out") |"
+echo
+echo "attackers: $(cat "$work/attack.log")"
+echo "statuses in the server's access log (one request in 100 by default): $(grep -o 'status=[0-9]*' "$work/server.log" | sort | uniq -c | tr -s ' \n' ' ')"
 awk -v s="$share" 'BEGIN {exit !(s >= 95)}' || { echo "FAIL: fewer than 95 % 2xx" >&2; exit 1; }

@@ -22,8 +22,10 @@ use super::rows::{BoundedRows, Row, checked_row};
 use super::state::{AppState, Loaded};
 
 /// One row (`features`) or a batch (`instances`); give exactly one of them.
-// Parsed by `PredictSeed` below, which bounds the batch while reading it.
+// Parsed by `PredictSeed` below, which bounds the batch while reading it; the `serde`
+// attribute only tells the schema derive that other fields are refused.
 #[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PredictRequest {
     /// One row: values in the model's feature order, or an object by feature name.
     pub features: Option<Row>,
