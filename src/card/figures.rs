@@ -5,7 +5,7 @@
 
 use maud::{Markup, html};
 
-use super::clipped;
+use super::input::clipped;
 use crate::metrics::{ConfusionMatrix, ranked_importances};
 
 /// Characters of a class or feature name shown in a figure's labels.

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{CardInput, Mode};
+use super::input::{CardInput, Mode};
 
 /// A feature value as an input field shows it: empty for a missing value.
 fn field_value(v: f64) -> String {

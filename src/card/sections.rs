@@ -2,7 +2,8 @@
 
 use maud::{Markup, html};
 
-use super::{CardInput, figures};
+use super::figures;
+use super::input::CardInput;
 
 /// Name, digest, learner, forest, features and classes.
 pub fn identity(input: CardInput<'_>) -> Markup {

@@ -225,7 +225,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
         "not_found",
     )
     .await;
-    expect_error(&app, get("/"), StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(&app, get("/nope"), StatusCode::NOT_FOUND, "not_found").await;
     let r = send(&app, get("/predict")).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.error_code(), "method_not_allowed");
