@@ -83,16 +83,8 @@ async fn overload_on_a_v2_route_is_503_in_the_protocols_shape() {
         max_in_flight: Some(1),
         ..Limits::default()
     });
-    let holder = tokio::spawn({
-        let app = app.clone();
-        async move { send(&app, stalled_infer()).await }
-    });
-    while !app
-        .metrics_text()
-        .contains("mlops_http_requests_in_flight 1")
-    {
-        tokio::task::yield_now().await;
-    }
+    // Every prediction slot is taken.
+    let _held = app.occupy(1);
     let r = send(&app, post_json("/v2/models/iris/infer", SETOSA_TENSOR)).await;
     assert_v2_error(&r, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.header("retry-after"), Some("1"));
@@ -100,6 +92,4 @@ async fn overload_on_a_v2_route_is_503_in_the_protocols_shape() {
     let r = send(&app, get("/model")).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.error_code(), "overloaded");
-    holder.abort();
-    let _ = holder.await;
 }
