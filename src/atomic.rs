@@ -103,7 +103,7 @@ fn new_file_permissions() -> fs::Permissions {
 
 /// Refuses an output directory that exists as something else (or lies under a file),
 /// before any work: training can take minutes, and its result could not be written.
-/// A directory that does not exist yet is fine; [`ensure_dir`] creates it.
+/// A directory that does not exist yet is fine; [`ensure_dir`] creates it when writing.
 fn check_dir(dir: &Path) -> io::Result<()> {
     let not_a_dir = || {
         io::Error::new(
@@ -121,27 +121,39 @@ fn check_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Makes sure files can be written into `dir`, creating it (and its parents) if needed:
-/// a temporary file is created there and removed. Run before long work whose result
-/// goes there, so an unwritable directory is found in a moment, not after hours.
+/// Makes sure files can be written into `dir` without writing anything there: a
+/// temporary file is created and removed in `dir`, or, when `dir` does not exist yet, in
+/// the nearest directory above it that does (where `dir` will be created). Run before
+/// long work whose result goes there, so an unwritable directory is found in a moment,
+/// not after hours, and refused input leaves no directory behind.
 pub fn check_writable(dir: &Path) -> io::Result<()> {
     check_dir(dir)?;
-    ensure_dir(dir)?;
+    let existing = dir
+        .ancestors()
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("."));
     tempfile::Builder::new()
         .prefix(".mlops-")
         .suffix(".tmp")
-        .tempfile_in(dir)
+        .tempfile_in(existing)
         .map(drop)
         .map_err(|e| {
             io::Error::new(
                 e.kind(),
-                format!("cannot write files in '{}': {e}", dir.display()),
+                format!("cannot write files in '{}': {e}", existing.display()),
             )
         })
 }
 
 /// Creates `dir` (and parents) if needed, with a message that says what to do on failure.
-fn ensure_dir(dir: &Path) -> io::Result<()> {
+pub fn ensure_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir).map_err(|e| {
         io::Error::new(
             e.kind(),

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::train::TrainArgs;
+use super::train_args::TrainArgs;
 use crate::model::{Model, ModelMetadata};
 use crate::text::printable;
 

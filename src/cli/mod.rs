@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod predict;
 mod progress;
 pub mod train;
+mod train_args;
 pub mod verify;
 
 use std::io::{self, Write};
