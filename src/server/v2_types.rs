@@ -84,8 +84,97 @@ pub struct ModelMetadataV2 {
     pub outputs: Vec<MetadataTensor>,
 }
 
-/// A `$parameters` object: names to values.
-pub type Parameters = serde_json::Map<String, Value>;
+/// A `$parameters` object, reduced to what this server reads: the scalar values of
+/// [`Parameters::READ`]. Every other entry, and any array or object value, is skipped
+/// while parsing without being stored, so parameters cost no memory beyond their few
+/// known keys whatever a body holds.
+#[derive(Debug, Default)]
+pub struct Parameters(serde_json::Map<String, Value>);
+
+impl Parameters {
+    /// The parameters the binary tensor data extension defines; no other is read.
+    pub const READ: [&'static str; 3] = ["binary_data_output", "binary_data_size", "binary_data"];
+
+    /// The value of a parameter this server reads, when the request gave a scalar one.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+}
+
+impl<'de> Deserialize<'de> for Parameters {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ParametersVisitor)
+    }
+}
+
+struct ParametersVisitor;
+
+impl<'de> Visitor<'de> for ParametersVisitor {
+    type Value = Parameters;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a parameters object")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Parameters, A::Error> {
+        let mut kept = serde_json::Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !Parameters::READ.contains(&&*key) {
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            }
+            let Shallow(value) = map.next_value()?;
+            kept.insert(key.into_owned(), value);
+        }
+        Ok(Parameters(kept))
+    }
+}
+
+/// A JSON value with its scalars kept and any array or object read through but stored
+/// empty: enough for the handler to say "must be true or false, got []".
+struct Shallow(Value);
+
+impl<'de> Deserialize<'de> for Shallow {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ShallowVisitor)
+    }
+}
+
+struct ShallowVisitor;
+
+impl<'de> Visitor<'de> for ShallowVisitor {
+    type Value = Shallow;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Shallow, E> {
+        Ok(Shallow(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Shallow, E> {
+        Ok(Shallow(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Shallow, E> {
+        Ok(Shallow(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Shallow, E> {
+        Ok(Shallow(Value::from(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Shallow, E> {
+        Ok(Shallow(Value::from(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Shallow, E> {
+        Ok(Shallow(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shallow, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Shallow(Value::Array(Vec::new())))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Shallow, A::Error> {
+        while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        Ok(Shallow(Value::Object(serde_json::Map::new())))
+    }
+}
 
 /// `$inference_request`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -356,4 +445,31 @@ pub fn model_metadata_json(model: &Model) -> Bytes {
     serde_json::to_vec(&meta)
         .expect("v2 metadata serializes to JSON")
         .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_keep_only_the_scalars_this_server_reads() {
+        let p: Parameters = serde_json::from_str(
+            r#"{"binary_data_output": true, "other": [[1, [2]], {"a": []}],
+                "binary_data_size": 16, "binary_data": [[], [[]]], "x": "y"}"#,
+        )
+        .unwrap();
+        assert_eq!(p.get("binary_data_output"), Some(&Value::Bool(true)));
+        assert_eq!(p.get("binary_data_size"), Some(&Value::from(16)));
+        // Read through, stored empty: the handler still sees the wrong type.
+        assert_eq!(p.get("binary_data"), Some(&Value::Array(Vec::new())));
+        assert_eq!(p.get("other"), None);
+        assert_eq!(p.get("x"), None);
+        assert_eq!(p.0.len(), 3);
+    }
+
+    #[test]
+    fn parameters_must_be_an_object() {
+        assert!(serde_json::from_str::<Parameters>("[1]").is_err());
+        assert!(serde_json::from_str::<Parameters>("{\"binary_data\": [1,").is_err());
+    }
 }
