@@ -106,7 +106,7 @@ impl Dataset {
     }
 
     /// Feature columns that look like row IDs: a whole number, different on every row,
-    /// none missing, in a data set of at least [`ID_MIN_ROWS`] rows. (Measured values
+    /// none missing, in a data set of at least `ID_MIN_ROWS` (20) rows. (Measured values
     /// repeat, or have fractions; a count that differs on every row is rare enough
     /// that a warning is worth it.)
     pub fn id_like_columns(&self) -> Vec<&str> {

@@ -13,7 +13,7 @@
 //!   still tells the truth about itself);
 //! * **timeouts**: receiving the body and answering each get `--request-timeout-ms`;
 //!   beyond either, 408. On the v2 routes these errors take the Open Inference
-//!   Protocol's error shape, as the handlers' own errors do ([`Shape`]);
+//!   Protocol's error shape, as the handlers' own errors do;
 //! * **headers**: `x-request-id`, and `x-model-digest` naming the serving model (handlers
 //!   that predict set it themselves from the snapshot they predicted with);
 //! * **metrics and the access log**: the request counter and latency histogram by route

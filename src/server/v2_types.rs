@@ -171,7 +171,10 @@ impl<'de> Visitor<'de> for ShallowVisitor {
         Ok(Shallow(Value::Array(Vec::new())))
     }
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Shallow, A::Error> {
-        while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
         Ok(Shallow(Value::Object(serde_json::Map::new())))
     }
 }
