@@ -26,11 +26,17 @@ pub fn enable_qemu() -> Result<String> {
         run::checked(cmd!(sh, "update-binfmts --enable qemu-aarch64"), SHORT)?;
     }
     let state = std::fs::read_to_string(&handler)?;
+    // F (fix binary): the kernel opens the interpreter at registration, so it works
+    // inside containers, whose root has no qemu. Other flags (P, O, C) may come with it.
+    let flags = state
+        .lines()
+        .find_map(|l| l.strip_prefix("flags: "))
+        .unwrap_or("");
     ensure!(
-        state.starts_with("enabled") && state.contains("flags: F"),
+        state.starts_with("enabled") && flags.contains('F'),
         "qemu-aarch64 handler: {state}"
     );
-    Ok("qemu-aarch64 enabled, flags F".into())
+    Ok(format!("qemu-aarch64 enabled, flags {flags}"))
 }
 
 /// Train, then serve and predict, with the arm64 images `train` and `api` (image IDs).
