@@ -283,11 +283,12 @@ fn keeps_a_custom_model(suite: &mut Suite, ctx: &Ctx, flavour: &Flavour) -> Resu
     Ok(())
 }
 
-/// The model id in `mlops train`'s "Wrote /models/model.cbor (sha256:…)" line.
+/// The model id in `mlops train`'s "Wrote models/model.cbor (sha256:…)" line (the
+/// default `--out models`, which the working directory `/` makes `/models`).
 fn written_model(stdout: &str) -> Option<String> {
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("Wrote /models/model.cbor"))?;
+    let line = stdout.lines().find(|l| {
+        l.starts_with("Wrote models/model.cbor") || l.starts_with("Wrote /models/model.cbor")
+    })?;
     let id = line.split_once('(')?.1.strip_suffix(')')?;
     Some(id.to_owned())
 }
