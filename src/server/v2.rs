@@ -232,9 +232,7 @@ fn model_readiness(state: &AppState, name: String) -> Response {
                     "data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}]
     })),
     responses(
-        (status = 200, description = "The outputs, in JSON; with binary data after the JSON when an output is asked for as binary (Inference-Header-Content-Length gives the JSON's length)", body = InferResponse,
-            headers(("x-model-digest" = String, description = "sha256:<hex> of the model that answered"),
-                    ("x-request-id" = String, description = "The request's id, echoed or assigned"))),
+        (status = 200, description = "The outputs, in JSON; with binary data after the JSON when an output is asked for as binary (Inference-Header-Content-Length gives the JSON's length)", body = InferResponse),
         (status = 400, description = "Invalid request", body = V2ErrorBody),
         (status = 404, description = "No model of that name (and version)", body = V2ErrorBody),
         (status = 408, description = "The request took longer than --request-timeout-ms", body = V2ErrorBody),
@@ -259,9 +257,7 @@ pub async fn infer(
     params(VersionPath),
     request_body(content = InferRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The outputs, in JSON; with binary data after the JSON when an output is asked for as binary (Inference-Header-Content-Length gives the JSON's length)", body = InferResponse,
-            headers(("x-model-digest" = String, description = "sha256:<hex> of the model that answered"),
-                    ("x-request-id" = String, description = "The request's id, echoed or assigned"))),
+        (status = 200, description = "The outputs, in JSON; with binary data after the JSON when an output is asked for as binary (Inference-Header-Content-Length gives the JSON's length)", body = InferResponse),
         (status = 400, description = "Invalid request", body = V2ErrorBody),
         (status = 404, description = "No model of that name (and version)", body = V2ErrorBody),
         (status = 408, description = "The request took longer than --request-timeout-ms", body = V2ErrorBody),

@@ -264,32 +264,7 @@ pub fn image_archive(
     let config = image_config(decl, name, info, layers)?;
     let reference = format!("{name}:{}", info.version);
     let (manifest, index) = manifest_and_index(&config, layers, &reference, &info.version)?;
-    let layer_paths: Vec<String> = layers.iter().map(|l| blob_path(l)).collect();
-    let docker_manifest =
-        json!([{"Config": blob_path(&config), "RepoTags": [reference], "Layers": layer_paths}]);
-    let mut entries = vec![
-        Entry::dir("blobs", 0o755, (0, 0)),
-        Entry::dir("blobs/sha256", 0o755, (0, 0)),
-        Entry::file(
-            "oci-layout",
-            0o644,
-            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
-        ),
-        Entry::file("index.json", 0o644, index),
-        Entry::file("manifest.json", 0o644, canonical_json(&docker_manifest)?),
-    ];
-    // Keyed by path: the images share the binary layer, so a blob may come twice.
-    let blobs: BTreeMap<String, &Vec<u8>> = layers
-        .iter()
-        .chain([&config, &manifest])
-        .map(|b| (blob_path(b), b))
-        .collect();
-    entries.extend(
-        blobs
-            .into_iter()
-            .map(|(path, blob)| Entry::file(&path, 0o644, blob.clone())),
-    );
-    let bytes = deterministic_tar(entries, info.epoch)?;
+    let bytes = archive(&config, layers, &manifest, index, &reference, info.epoch)?;
     let built = BuiltImage {
         name: name.to_string(),
         arch: info.arch.clone(),
@@ -450,6 +425,45 @@ pub fn main(root: &Path, binary: Option<&Path>, load: bool) -> Result<()> {
     }
     println!("\n{}", table(&built));
     Ok(())
+}
+
+/// One image's archive, both a `docker save` archive (`manifest.json`) and an OCI image
+/// layout (`oci-layout`, `index.json`, `blobs/sha256/...`), byte-reproducible.
+pub(crate) fn archive(
+    config: &[u8],
+    layers: &[Vec<u8>],
+    manifest: &[u8],
+    index: Vec<u8>,
+    reference: &str,
+    epoch: u64,
+) -> Result<Vec<u8>> {
+    let layer_paths: Vec<String> = layers.iter().map(|l| blob_path(l)).collect();
+    let docker_manifest =
+        json!([{"Config": blob_path(config), "RepoTags": [reference], "Layers": layer_paths}]);
+    let mut entries = vec![
+        Entry::dir("blobs", 0o755, (0, 0)),
+        Entry::dir("blobs/sha256", 0o755, (0, 0)),
+        Entry::file(
+            "oci-layout",
+            0o644,
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        ),
+        Entry::file("index.json", 0o644, index),
+        Entry::file("manifest.json", 0o644, canonical_json(&docker_manifest)?),
+    ];
+    // Keyed by path: the images share the binary layer, so a blob may come twice.
+    let blobs: BTreeMap<String, &[u8]> = layers
+        .iter()
+        .map(Vec::as_slice)
+        .chain([config, manifest])
+        .map(|b| (blob_path(b), b))
+        .collect();
+    entries.extend(
+        blobs
+            .into_iter()
+            .map(|(path, blob)| Entry::file(&path, 0o644, blob.to_vec())),
+    );
+    deterministic_tar(entries, epoch)
 }
 
 #[cfg(test)]

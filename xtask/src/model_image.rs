@@ -9,7 +9,7 @@
 //! `docker save` archive and an OCI layout at once, byte-reproducible (the same two files
 //! give the same bytes). `nix/model-image.nix` builds the same image with Nix.
 
-use crate::images::{BuiltImage, blob_path, manifest_and_index};
+use crate::images::{BuiltImage, manifest_and_index};
 use crate::repro::{
     Entry, canonical_json, deterministic_tar, rfc3339, sha256_digest, sha256_hex, write_atomic,
 };
@@ -130,23 +130,7 @@ pub fn archive(
     let config = config(&info, &layers[0], epoch, common)?;
     let reference = info.reference();
     let (manifest, index) = manifest_and_index(&config, &layers, &reference, &info.tag())?;
-    let docker_manifest = json!([{"Config": blob_path(&config), "RepoTags": [reference],
-        "Layers": [blob_path(&layers[0])]}]);
-    let mut entries = vec![
-        Entry::dir("blobs", 0o755, (0, 0)),
-        Entry::dir("blobs/sha256", 0o755, (0, 0)),
-        Entry::file(
-            "oci-layout",
-            0o644,
-            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
-        ),
-        Entry::file("index.json", 0o644, index),
-        Entry::file("manifest.json", 0o644, canonical_json(&docker_manifest)?),
-    ];
-    for blob in [&layers[0], &config, &manifest] {
-        entries.push(Entry::file(&blob_path(blob), 0o644, blob.clone()));
-    }
-    let bytes = deterministic_tar(entries, epoch)?;
+    let bytes = crate::images::archive(&config, &layers, &manifest, index, &reference, epoch)?;
     let built = BuiltImage {
         name: NAME.to_string(),
         // Data only: the config names amd64 because OCI requires an architecture.
