@@ -20,12 +20,19 @@
 //! format-1 model files, whose leaves hold one class.
 
 mod encoding;
+mod flat;
 mod predict;
 #[cfg(test)]
 mod tests;
+mod tree;
 pub mod v1;
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
+
+use tree::MISSING_TO_FALSE;
+pub use tree::{Branch, ClassWeight, Node, Split, Tree};
 
 /// The most features a forest may test. A model file names each one, and the server
 /// indexes them by name; far beyond any table a forest is trained on in memory.
@@ -33,210 +40,15 @@ pub const MAX_FEATURES: usize = 100_000;
 /// The most classes a forest may have. The server keeps a counter per class and
 /// `/metrics` prints one line per class, so this bounds both.
 pub const MAX_CLASSES: usize = 10_000;
-/// The most nodes over all trees: 16,777,216 nodes take 400 MB in memory (a fully grown
+/// The most nodes over all trees: 16,777,216 nodes take 670 MB in memory (24 bytes each,
+/// plus 16 in the prediction layout of module `flat`; a fully grown
 /// 100-tree forest on about 800,000 noisy rows).
 pub const MAX_NODES: usize = 1 << 24;
 /// The most class weights over all leaves (a pure leaf has one), 128 MB in memory.
 pub const MAX_CLASS_WEIGHTS: usize = 1 << 24;
 
-/// The bit of a split's `extra` field that sends missing values to the false child.
-const MISSING_TO_FALSE: u32 = 1 << 31;
-
-/// One of the two children of a split.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Branch {
-    /// The child for rows whose value is `<= threshold`.
-    True,
-    /// The child for rows whose value is `> threshold`.
-    False,
-}
-
-/// One node of a decision tree, in 24 bytes: forests of millions of nodes stay small.
-///
-/// A leaf has `true_child == 0` (the root, index 0, is never anyone's child, so 0 is free
-/// to mean "none"). The fields are shared between the two kinds of node:
-///
-/// | field         | split                                    | leaf                           |
-/// |---------------|------------------------------------------|--------------------------------|
-/// | `threshold`   | go to the true child if `x <= threshold` | kept for the v1 format only    |
-/// | `feature`     | the feature index                        | kept for the v1 format only    |
-/// | `true_child`  | index of the true child (> 0)            | 0                              |
-/// | `false_child` | index of the false child                 | first of its class weights     |
-/// | `extra`       | the missing-to-false bit (bit 31), plus a class kept for the v1 format | one past its last class weight |
-///
-/// The missing-values bit lives in `extra`, away from `feature`: the prediction loop
-/// reads `feature` on its critical path and should not have to mask it.
-#[derive(Debug, Clone, Copy)]
-pub struct Node {
-    threshold: f64,
-    feature: u32,
-    true_child: u32,
-    false_child: u32,
-    extra: u32,
-}
-
-/// Nodes are equal when they are identical bit for bit, as in the model file: a leaf's
-/// threshold is NaN, and with `==` on `f64` NaN != NaN would make every forest unequal to
-/// itself.
-impl PartialEq for Node {
-    fn eq(&self, other: &Node) -> bool {
-        let fields = |n: &Node| {
-            (
-                n.threshold.to_bits(),
-                n.feature,
-                n.true_child,
-                n.false_child,
-                n.extra,
-            )
-        };
-        fields(self) == fields(other)
-    }
-}
-
-/// The test a split node applies, as [`Node::split`] returns it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Split {
-    /// The feature tested.
-    pub feature: u32,
-    /// Rows whose value is `<= threshold` go to the true child.
-    pub threshold: f64,
-    /// Index of the true child.
-    pub true_child: u32,
-    /// Index of the false child.
-    pub false_child: u32,
-    /// Where rows whose value is missing (NaN) go.
-    pub missing: Branch,
-}
-
-impl Node {
-    /// A leaf whose class weights are `weights[first..end]` in its tree.
-    fn leaf(first: u32, end: u32) -> Node {
-        Node {
-            threshold: f64::NAN,
-            feature: 0,
-            true_child: 0,
-            false_child: first,
-            extra: end,
-        }
-    }
-
-    /// Whether this node is a leaf.
-    pub fn is_leaf(&self) -> bool {
-        self.true_child == 0
-    }
-
-    /// The test of a split node; `None` for a leaf.
-    pub fn split(&self) -> Option<Split> {
-        (!self.is_leaf()).then(|| Split {
-            feature: self.feature,
-            threshold: self.threshold,
-            true_child: self.true_child,
-            false_child: self.false_child,
-            missing: self.missing(),
-        })
-    }
-
-    /// Where a split sends missing values.
-    #[inline]
-    fn missing(&self) -> Branch {
-        if self.extra & MISSING_TO_FALSE == 0 {
-            Branch::True
-        } else {
-            Branch::False
-        }
-    }
-}
-
-/// One class's weight in a leaf: how many (bootstrap-weighted) training rows of that
-/// class reached it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClassWeight {
-    /// The class index.
-    pub class: u32,
-    /// Its weight, > 0.
-    pub weight: u32,
-}
-
-/// One decision tree: its nodes, root first, and the class weights of its leaves.
-///
-/// Trees are built node by node: [`Tree::push_split`] and [`Tree::push_leaf`] append a
-/// node and return its index, [`Tree::link`] sets a split's child once it exists.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Tree {
-    nodes: Vec<Node>,
-    /// The leaves' class weights, leaf after leaf in node order, classes ascending.
-    weights: Vec<ClassWeight>,
-}
-
-impl Tree {
-    /// Appends a split node on `feature` with no children yet; returns its index. Until
-    /// both children are linked it reads as an invalid leaf, which validation refuses.
-    pub fn push_split(&mut self, feature: u32, threshold: f64, missing: Branch) -> u32 {
-        let extra = match missing {
-            Branch::True => 0,
-            Branch::False => MISSING_TO_FALSE,
-        };
-        self.push(Node {
-            threshold,
-            feature,
-            true_child: 0,
-            false_child: 0,
-            extra,
-        })
-    }
-
-    /// Appends a leaf with these `(class, weight)` pairs (zero weights are dropped;
-    /// classes must ascend); returns its index.
-    pub fn push_leaf(&mut self, weights: impl IntoIterator<Item = (u32, u32)>) -> u32 {
-        let first = self.weights.len() as u32;
-        let nonzero = weights.into_iter().filter(|&(_, w)| w > 0);
-        self.weights
-            .extend(nonzero.map(|(class, weight)| ClassWeight { class, weight }));
-        let node = Node::leaf(first, self.weights.len() as u32);
-        self.push(node)
-    }
-
-    /// Sets the `side` child of the split at `parent` to `child`.
-    ///
-    /// # Panics
-    /// If `parent` is not a node of this tree.
-    pub fn link(&mut self, parent: u32, side: Branch, child: u32) {
-        let node = &mut self.nodes[parent as usize];
-        match side {
-            Branch::True => node.true_child = child,
-            Branch::False => node.false_child = child,
-        }
-    }
-
-    fn push(&mut self, node: Node) -> u32 {
-        self.nodes.push(node);
-        (self.nodes.len() - 1) as u32
-    }
-
-    /// Releases the spare capacity left by growing the tree.
-    pub fn shrink_to_fit(&mut self) {
-        self.nodes.shrink_to_fit();
-        self.weights.shrink_to_fit();
-    }
-
-    /// The nodes, root first.
-    pub fn nodes(&self) -> &[Node] {
-        &self.nodes
-    }
-
-    /// The class weights of a leaf of this tree (empty for a split node).
-    pub fn leaf_weights(&self, leaf: &Node) -> &[ClassWeight] {
-        if !leaf.is_leaf() {
-            return &[];
-        }
-        self.weights
-            .get(leaf.false_child as usize..leaf.extra as usize)
-            .unwrap_or(&[])
-    }
-}
-
 /// A forest over `n_features` numeric inputs and `n_classes` classes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Forest {
     n_features: u32,
     n_classes: u32,
@@ -244,6 +56,17 @@ pub struct Forest {
     /// hostile file is refused before it is all in memory.
     #[serde(deserialize_with = "encoding::trees_within_limits")]
     trees: Vec<Tree>,
+    /// The trees laid out for prediction, built on the first one (module `flat`).
+    #[serde(skip)]
+    flat: OnceLock<flat::Flat>,
+}
+
+/// Forests are equal when their trees are: the prediction layout derives from them.
+impl PartialEq for Forest {
+    fn eq(&self, other: &Forest) -> bool {
+        (self.n_features, self.n_classes, &self.trees)
+            == (other.n_features, other.n_classes, &other.trees)
+    }
 }
 
 /// Why a forest cannot be used.
@@ -263,6 +86,7 @@ impl Forest {
             n_features: u32::try_from(n_features).map_err(|_| too_many("features"))?,
             n_classes: u32::try_from(n_classes).map_err(|_| too_many("classes"))?,
             trees,
+            flat: OnceLock::new(),
         };
         forest.validate()?;
         Ok(forest)
@@ -397,6 +221,7 @@ impl Forest {
             n_features,
             n_classes,
             trees,
+            flat: OnceLock::new(),
         }
     }
 }

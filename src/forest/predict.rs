@@ -5,13 +5,13 @@
 //! ([`Forest::validate`]).
 //!
 //! Single-row prediction is the server's hot path, so two details matter:
-//! * a row without missing values walks the trees with one comparison per node, in a
-//!   loop the compiler turns into a predicted branch: the CPU then runs ahead into the
-//!   next nodes and trees instead of waiting for each comparison. Only rows with a NaN
-//!   take the loop that checks each split's missing-values route;
+//! * a row without missing values walks the compact layout of module `flat`, one
+//!   comparison and one predicted branch per node. Only rows with a NaN take
+//!   [`Tree::leaf_by`], which checks each split's missing-values route;
 //! * pure leaves, the common case, add an integer vote; only mixed leaves add
 //!   fractions. Votes become probabilities at the end, exactly (integers below 2⁵³).
 
+use super::flat::{self, Flat};
 use super::{Forest, MISSING_TO_FALSE, Node, Tree, argmax};
 
 /// Most problems have few classes: their votes and probabilities live on the stack then.
@@ -64,9 +64,7 @@ impl Forest {
                 tree.add_leaf(tree.leaf_by(|f| row[f]), votes, out);
             }
         } else {
-            for tree in &self.trees {
-                tree.add_leaf(tree.leaf_of_complete(row), votes, out);
-            }
+            self.flat().add_leaves(&self.trees, row, votes, out);
         }
         let n = self.trees.len() as f64;
         for (p, &v) in out.iter_mut().zip(votes.iter()) {
@@ -100,16 +98,16 @@ impl Forest {
                     .chunks_exact(width)
                     .map(|r| r.iter().any(|x| x.is_nan())),
             );
-            for tree in &self.trees {
+            let flat = self.flat();
+            for (root, tree) in flat.roots().zip(&self.trees) {
                 let per_row = block.chunks_exact(width).zip(&has_missing);
                 let sums = votes.chunks_exact_mut(k).zip(block_out.chunks_exact_mut(k));
                 for ((row, &missing), (v, p)) in per_row.zip(sums) {
-                    let leaf = if missing {
-                        tree.leaf_by(|f| row[f])
+                    if missing {
+                        tree.add_leaf(tree.leaf_by(|f| row[f]), v, p);
                     } else {
-                        tree.leaf_of_complete(row)
-                    };
-                    tree.add_leaf(leaf, v, p);
+                        flat::add_leaf(tree, flat.leaf(root, row), v, p);
+                    }
                 }
             }
             let n = self.trees.len() as f64;
@@ -118,6 +116,11 @@ impl Forest {
             }
         }
         out
+    }
+
+    /// The prediction layout, built on first use.
+    pub(super) fn flat(&self) -> &Flat {
+        self.flat.get_or_init(|| Flat::new(&self.trees))
     }
 }
 
@@ -141,25 +144,9 @@ impl Tree {
         node
     }
 
-    /// The leaf a row without missing values reaches: [`Tree::leaf_by`] minus the
-    /// missing-values check, the comparison alone deciding each step.
-    #[inline]
-    pub(super) fn leaf_of_complete(&self, row: &[f64]) -> &Node {
-        let mut node = &self.nodes[0];
-        while node.true_child != 0 {
-            let next = if row[node.feature as usize] <= node.threshold {
-                node.true_child
-            } else {
-                node.false_child
-            };
-            node = &self.nodes[next as usize];
-        }
-        node
-    }
-
     /// Adds a leaf's distribution: a vote for a pure leaf, fractions otherwise.
     #[inline]
-    fn add_leaf(&self, leaf: &Node, votes: &mut [u32], fractions: &mut [f64]) {
+    pub(super) fn add_leaf(&self, leaf: &Node, votes: &mut [u32], fractions: &mut [f64]) {
         if leaf.extra.wrapping_sub(leaf.false_child) == 1 {
             votes[self.weights[leaf.false_child as usize].class as usize] += 1;
         } else {

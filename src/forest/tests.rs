@@ -343,7 +343,7 @@ fn format_1_conversion_leaves_invalid_input_for_validation() {
 }
 
 #[test]
-fn both_walks_agree_on_rows_without_missing_values() {
+fn the_flat_walk_agrees_with_the_tree_walk_on_rows_without_missing_values() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let forest = Forest::from(random_v1(&mut rng, 3, 4, 30));
     // Route missing values both ways: only NaN rows may notice.
@@ -358,9 +358,16 @@ fn both_walks_agree_on_rows_without_missing_values() {
     routed.validate().unwrap();
     for _ in 0..500 {
         let row: Vec<f64> = (0..3).map(|_| rng.random_range(-2.5..2.5)).collect();
-        for tree in &routed.trees {
-            let by = tree.leaf_by(|f| row[f]);
-            assert!(std::ptr::eq(by, tree.leaf_of_complete(&row)));
+        let flat = routed.flat();
+        for (root, tree) in flat.roots().zip(&routed.trees) {
+            let by = |add: &dyn Fn(&mut [u32], &mut [f64])| {
+                let (mut votes, mut out) = (vec![0; 4], vec![0.0; 4]);
+                add(&mut votes, &mut out);
+                (votes, out)
+            };
+            let walked = by(&|v, o| tree.add_leaf(tree.leaf_by(|f| row[f]), v, o));
+            let flat_walked = by(&|v, o| flat::add_leaf(tree, flat.leaf(root, &row), v, o));
+            assert_eq!(walked, flat_walked);
         }
         assert_eq!(routed.predict_row(&row), forest.predict_row(&row));
     }
@@ -401,4 +408,50 @@ fn decoding_counts_nodes_and_class_weights_against_the_limits() {
         err.contains("more than 4 leaf class weights, the limit"),
         "{err}"
     );
+}
+
+/// A chain `depth` splits deep, with a mixed leaf at the bottom: split `i` sends
+/// `x <= i` to a leaf of class `i % 3` and the rest further down.
+fn chain(depth: u32) -> Tree {
+    let mut t = Tree::default();
+    let mut parent = t.push_split(0, 0.0, Branch::True);
+    for i in 0..depth {
+        let leaf = t.push_leaf([(i % 3, 1)]);
+        t.link(parent, Branch::True, leaf);
+        let next = if i + 1 == depth {
+            t.push_leaf([(0, 1), (2, 3)])
+        } else {
+            t.push_split(0, f64::from(i + 1), Branch::True)
+        };
+        t.link(parent, Branch::False, next);
+        parent = next;
+    }
+    t
+}
+
+#[test]
+fn deep_trees_are_walked_to_their_leaves() {
+    let f = forest(
+        3,
+        vec![chain(40), stump(20.0, &[(1, 1)], &[(2, 1)], Branch::True)],
+    );
+    for x in [-1.0, 0.5, 10.5, 23.5, 24.5, 30.5, 39.5, 100.0] {
+        let walked: Vec<f64> = f
+            .trees()
+            .iter()
+            .flat_map(|t| {
+                let mut p = [0.0; 3];
+                t.add_distribution(t.leaf_by(|_| x), &mut p);
+                p
+            })
+            .collect();
+        let mut expected = [0.0; 3];
+        for (c, p) in walked.iter().enumerate() {
+            expected[c % 3] += p / 2.0;
+        }
+        let mut p = [0.0; 3];
+        f.predict_proba_row(&[x], &mut p);
+        assert_eq!(p, expected, "x = {x}");
+        assert_eq!(f.predict_proba_batch(&[x]), expected, "x = {x}");
+    }
 }

@@ -225,7 +225,7 @@ fn classes_features_and_nodes_beyond_their_limits_are_refused() {
     let msg = refusal(&with_forest(MAX_FEATURES + 1, 2, vec![leaf_tree()]));
     assert!(msg.contains("features, more than the limit of"), "{msg}");
     // (The node and weight budgets work while decoding; the forest's tests check them
-    // with small budgets, as a forest at the limit takes 400 MB.)
+    // with small budgets, as a forest at the limit takes 670 MB.)
     // At the limits' edge, a forest is fine.
     Model::decode(
         "m",
