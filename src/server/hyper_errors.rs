@@ -57,7 +57,8 @@ use super::error::ApiError;
 pub const MAX_URI_BYTES: usize = 65_534;
 /// The most header fields hyper takes in a request (its default).
 pub const MAX_HEADER_FIELDS: usize = 100;
-/// The largest request head hyper reads (its default read buffer), in bytes.
+/// The largest request head hyper reads (its default read buffer, which the listener
+/// sets explicitly), in bytes.
 pub const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
 
 /// The headers that tie an answer to the server: a request id and the model's digest.

@@ -39,7 +39,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_io_timeout::TimeoutStream;
 
-use super::hyper_errors::{Enveloped, Stamper};
+use super::hyper_errors::{Enveloped, MAX_HEAD_BYTES, Stamper};
 
 /// The bounds on each connection (see the module documentation).
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +67,8 @@ pub async fn serve_until(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        // hyper's default, set here so the limit that 431 answers name is ours.
+        .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
     let mut stop = std::pin::pin!(stop);
     loop {
