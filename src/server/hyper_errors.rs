@@ -164,7 +164,7 @@ fn api_error(status: StatusCode) -> ApiError {
         _ => ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_request",
-            "the request is not valid HTTP/1.1: its request line, a header field or its Content-Length cannot be parsed; fix the request (this connection is closed)",
+            "the request is not valid HTTP/1.1 (or 1.0): its request line, a header field or its Content-Length cannot be parsed; fix the request (this connection is closed)",
         ),
     }
 }
@@ -223,6 +223,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Enveloped<S> {
             // What precedes the head goes out first, unchanged.
             Some(c) if c.start > 0 => Pin::new(&mut this.inner).poll_write(cx, &buf[..c.start]),
             Some(c) => {
+                tracing::debug!(
+                    status = c.status.as_u16(),
+                    "a request hyper could not parse gets the error envelope"
+                );
                 this.pending = Some((replacement(&c, &(this.stamp)()), 0));
                 // The head is taken over: what the socket does not take now is
                 // written by the next call (hyper flushes next).
