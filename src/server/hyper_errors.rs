@@ -22,13 +22,21 @@
 //!
 //! and it is the last thing hyper writes on the connection. The application's own
 //! answers never end like that: they carry `x-request-id` (and a content type) between
-//! the status line and `content-length`, and their bodies are JSON, HTML, text or
-//! numbers, so a status line right before `content-length: 0` at the very end of a
-//! write is hyper's. Each write costs one 8-byte comparison of its last bytes
-//! (`" GMT\r\n\r\n"`, which only body-less heads end with); only a match is looked at
-//! further. The head need not start the write: after a pipelined request, hyper may
-//! flush the previous answer and its own head together, so the bytes before the head
-//! go out first, as they are.
+//! the status line and `content-length`, and their bodies are JSON (no raw line
+//! breaks), HTML, text or numbers, so a status line right before `content-length: 0`
+//! at the very end of a write is hyper's. (The one body that could in theory end with
+//! such bytes is a v2 binary `label` output whose last class name is a whole HTTP head,
+//! put there by whoever trained the model.) Each write costs one 8-byte comparison of
+//! its last bytes (`" GMT\r\n\r\n"`, which only body-less heads end with); only a
+//! match is looked at further. The head need not start the write: after a pipelined
+//! request, hyper may flush the previous answer and its own head together, so the
+//! bytes before the head go out first, as they are. A vectored write is looked at only
+//! when one of its slices holds bytes: hyper writes its head into its head buffer with
+//! the body queue empty, so a write of head and body slices is never hyper's error.
+//!
+//! Looking at the *start* of each answer instead would need to know where answers
+//! start, which the stream can only learn by following each answer's framing
+//! (`content-length`, chunks): more work on every answer, for the same result.
 //!
 //! The replacement is a complete answer: the same status line, `content-type:
 //! application/json`, a correct `content-length`, `connection: close`, a fresh
