@@ -60,22 +60,26 @@ pub fn data(input: CardInput<'_>) -> Markup {
 
 /// Accuracy (train, test, out of bag) and the per-class table.
 pub fn quality(input: CardInput<'_>) -> Markup {
-    let m = &input.model.metadata().metrics;
+    let meta = input.model.metadata();
+    let m = &meta.metrics;
+    let test = meta.test_accuracy();
+    // Without held-out rows, metrics.json's per-class figures are zeros: not shown.
+    let report = input.report.filter(|_| test.is_some());
     html! {
         section #quality {
             h2 { "Quality" }
             div.kpi {
-                div { b { (format!("{:.4}", m.test_accuracy)) } span { "test accuracy" } }
+                div { b { (test.map_or(NOT_EVALUATED.to_owned(), |a| format!("{a:.4}"))) } span { "test accuracy" } }
                 div { b { (format!("{:.4}", m.train_accuracy)) } span { "train accuracy" } }
                 div {
                     b { (m.oob_accuracy.map_or("n/a".to_owned(), |a| format!("{a:.4}"))) }
                     span { "out-of-bag accuracy" }
                 }
-                @if let Some(report) = input.report {
+                @if let Some(report) = report {
                     div { b { (report.test_log_loss.map_or("n/a".to_owned(), |l| format!("{l:.4}"))) } span { "test log loss" } }
                 }
             }
-            @if let Some(report) = input.report {
+            @if let Some(report) = report {
                 table #per-class {
                     thead { tr { th { "class" } th { "precision" } th { "recall" } th { "F1" } th { "support" } } }
                     tbody {
@@ -91,9 +95,24 @@ pub fn quality(input: CardInput<'_>) -> Markup {
                     }
                 }
                 p.note { "On the " (report.test_rows) " held-out rows." }
+            } @else if test.is_none() {
+                (not_evaluated())
             } @else {
                 (no_report())
             }
+        }
+    }
+}
+
+/// What the card shows for a figure of a model that was not evaluated.
+const NOT_EVALUATED: &str = "not evaluated";
+
+/// Why a model that was not evaluated has no per-class figures.
+fn not_evaluated() -> Markup {
+    html! {
+        p.note {
+            "Not evaluated: the model was trained on every row (--test-fraction 0), so "
+            "there are no held-out rows to measure it on."
         }
     }
 }
@@ -115,7 +134,9 @@ pub fn figures(input: CardInput<'_>) -> Markup {
         section.wide #figures {
             h2 { "Figures" }
             div.figures {
-                @if let Some(report) = input.report {
+                @if meta.test_accuracy().is_none() {
+                    (not_evaluated())
+                } @else if let Some(report) = input.report {
                     (figures::confusion(&report.confusion_matrix))
                 } @else {
                     (no_report())

@@ -39,7 +39,7 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
         let doc = serde_json::json!({
             "id": model.id,
             "format": { "tag": FORMAT_TAG, "version": model.format_version() },
-            "metadata": model.metadata(),
+            "metadata": model.metadata().to_json(),
             "forest": { "trees": forest.n_trees(), "nodes": forest.n_nodes() },
             "golden_rows": model.golden().len(),
         });
@@ -150,18 +150,17 @@ fn write_text(out: &mut impl Write, model: &Model) -> io::Result<()> {
         d.train_rows,
         d.test_rows
     )?;
-    if d.test_rows == 0 {
-        writeln!(
+    match meta.test_accuracy() {
+        None => writeln!(
             out,
             "accuracy    train {:.4}, no test set (trained on every row)",
             meta.metrics.train_accuracy
-        )?;
-    } else {
-        writeln!(
+        )?,
+        Some(test) => writeln!(
             out,
-            "accuracy    train {:.4}, test {:.4}",
-            meta.metrics.train_accuracy, meta.metrics.test_accuracy
-        )?;
+            "accuracy    train {:.4}, test {test:.4}",
+            meta.metrics.train_accuracy
+        )?,
     }
     if let Some(oob) = meta.metrics.oob_accuracy {
         writeln!(out, "            out of bag {oob:.4}")?;

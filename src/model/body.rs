@@ -37,7 +37,8 @@ pub struct HeldOutInfo {
 pub struct MetricsSummary {
     /// Accuracy on the training rows.
     pub train_accuracy: f64,
-    /// Accuracy on the held-out rows.
+    /// Accuracy on the held-out rows; 0 when nothing was held out, so read it through
+    /// [`ModelMetadata::test_accuracy`], which says "not evaluated" then.
     pub test_accuracy: f64,
     /// Out-of-bag accuracy on the training rows, when the learner measures it.
     pub oob_accuracy: Option<f64>,
@@ -71,6 +72,27 @@ pub struct ModelMetadata {
     pub source_revision: Option<String>,
     /// Train and test accuracy.
     pub metrics: MetricsSummary,
+}
+
+impl ModelMetadata {
+    /// The accuracy on held-out rows, or `None` when the model was not evaluated
+    /// (`--test-fraction 0`: no held-out rows). The file stores 0 then, as it always has,
+    /// so files keep their bytes; what is shown comes from here.
+    pub fn test_accuracy(&self) -> Option<f64> {
+        (self.dataset.test_rows > 0).then_some(self.metrics.test_accuracy)
+    }
+
+    /// The metadata as JSON, as `/model` and `mlops inspect --json` show it: the stored
+    /// fields, with `metrics.test_accuracy` `null` when the model was not evaluated (as
+    /// in `metrics.json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        // Strings, numbers and lists of them always serialize.
+        let mut json = serde_json::to_value(self).unwrap_or_default();
+        if self.test_accuracy().is_none() {
+            json["metrics"]["test_accuracy"] = serde_json::Value::Null;
+        }
+        json
+    }
 }
 
 /// A held-out row and the class the trainer predicted for it: replaying these after a

@@ -106,6 +106,13 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", reason)
     }
 
+    /// The envelope as JSON text (for answers written below axum, where there is no
+    /// `Response` to render into).
+    pub(crate) fn json(&self) -> Vec<u8> {
+        // Strings and JSON values always serialize.
+        serde_json::to_vec(&self.body()).unwrap_or_default()
+    }
+
     fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {

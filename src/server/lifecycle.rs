@@ -17,6 +17,7 @@
 //! single-threaded runtime with `--workers 1` (see BENCHMARKS.md for the comparison).
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -25,8 +26,10 @@ use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
 use super::config::{LogFormat, ServeArgs};
+use super::hyper_errors::{Stamp, Stamper};
 use super::listener;
 use super::logging::EscapedFields;
+use super::middleware::assign_request_id;
 use super::reload::{self, RELOAD_TIMEOUT};
 use super::routes::app_with;
 use super::state::AppState;
@@ -144,7 +147,9 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
         write_timeout: Duration::from_millis(args.write_timeout_ms),
         max_requests: args.max_requests_per_connection,
     };
-    let accepting = listener::serve_until(listener, app_with(state, !args.no_ui), limits, stop);
+    let stamp = stamper(state.clone());
+    let app = app_with(state, !args.no_ui);
+    let accepting = listener::serve_until(listener, app, limits, stamp, stop);
     tracing::info!("listening on {local}");
     tracing::info!(
         startup_ms = started.elapsed().as_secs_f64() * 1e3,
@@ -171,6 +176,15 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
         _ = phase.wait_for(|p| *p >= Phase::Forced) => {}
     }
     Ok(())
+}
+
+/// The headers of hyper's own error answers: a request id from the middleware's
+/// generator and the digest of the model serving at that moment.
+fn stamper(state: AppState) -> Stamper {
+    Arc::new(move || Stamp {
+        request_id: assign_request_id(),
+        model_digest: state.current().digest.clone(),
+    })
 }
 
 /// Runs the shutdown sequence on SIGTERM/SIGINT (see the module documentation) in a task

@@ -18,6 +18,10 @@
 //!   allowed says `Connection: close`, and hyper closes the connection after it, so a
 //!   pipeline of thousands of requests is cut short.
 //!
+//! hyper's own answers to requests it cannot parse (400, 414, 431) get the API's error
+//! envelope and headers on the way out: each stream is wrapped in
+//! [`super::hyper_errors::Enveloped`].
+//!
 //! Shutdown uses hyper-util's `GracefulShutdown`: once the listener is closed, every
 //! connection is told to finish its current request (if any) and close.
 
@@ -35,6 +39,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_io_timeout::TimeoutStream;
 
+use super::hyper_errors::{Enveloped, MAX_HEAD_BYTES, Stamper};
+
 /// The bounds on each connection (see the module documentation).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -47,11 +53,13 @@ pub struct ConnectionLimits {
 }
 
 /// Accepts connections and serves `app` on them until `stop` completes; returns the
-/// handle that drains the open connections.
+/// handle that drains the open connections. `stamp` gives hyper's own error answers
+/// their `x-request-id` and `x-model-digest`.
 pub async fn serve_until(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    stamp: Stamper,
     stop: impl Future<Output = ()>,
 ) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
@@ -59,6 +67,8 @@ pub async fn serve_until(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        // hyper's default, set here so the limit that 431 answers name is ours.
+        .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
     let mut stop = std::pin::pin!(stop);
     loop {
@@ -75,7 +85,11 @@ pub async fn serve_until(
         // Small responses: do not let Nagle's algorithm hold them back.
         let _ = stream.set_nodelay(true);
         let service = capped(app.clone(), limits.max_requests);
-        let connection = builder.serve_connection(with_write_timeout(stream, &limits), service);
+        let io = TokioIo::new(Enveloped::new(
+            with_write_timeout(stream, &limits),
+            stamp.clone(),
+        ));
+        let connection = builder.serve_connection(io, service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -91,10 +105,10 @@ pub async fn serve_until(
 fn with_write_timeout(
     stream: TcpStream,
     limits: &ConnectionLimits,
-) -> TokioIo<std::pin::Pin<Box<TimeoutStream<TcpStream>>>> {
+) -> std::pin::Pin<Box<TimeoutStream<TcpStream>>> {
     let mut stream = TimeoutStream::new(stream);
     stream.set_write_timeout(Some(limits.write_timeout));
-    TokioIo::new(Box::pin(stream))
+    Box::pin(stream)
 }
 
 /// The app as one connection's service: the answer to request number `max` carries

@@ -21,8 +21,8 @@
 //!   for one request in `--access-log-sample`, so that the log grows with a bounded
 //!   share of the traffic; a request abandoned by its client is recorded with status 499.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -39,13 +39,12 @@ use super::state::AppState;
 /// The route label used in logs and metrics for requests no route matched.
 pub const UNMATCHED: &str = "unmatched";
 
-/// What the middleware needs: the state, the route labels and the request-id source.
+/// What the middleware needs: the state, the route labels and the access-log sampler.
 #[derive(Clone)]
 pub struct Observe {
     state: AppState,
     routes: Arc<[Label]>,
     unmatched: Label,
-    ids: Arc<RequestIds>,
     sampled: Arc<AccessSample>,
 }
 
@@ -73,7 +72,6 @@ impl Observe {
                 route: UNMATCHED.into(),
                 limited: true,
             },
-            ids: Arc::new(RequestIds::new()),
             sampled: Arc::new(AccessSample {
                 every: state.limits().access_log_sample,
                 seen: AtomicU64::new(0),
@@ -108,6 +106,15 @@ impl AccessSample {
         let n = self.seen.fetch_add(1, Ordering::Relaxed);
         self.every != 0 && n % self.every == 0
     }
+}
+
+/// The process's request ids: the middleware's and those of the answers hyper makes
+/// itself ([`super::hyper_errors`]) come from one counter, so no two answers share one.
+static REQUEST_IDS: LazyLock<RequestIds> = LazyLock::new(RequestIds::new);
+
+/// A new request id, `<8 hex digits>-<counter in hex>`.
+pub fn assign_request_id() -> HeaderValue {
+    REQUEST_IDS.assign()
 }
 
 /// Assigns request ids unique across restarts: a per-process prefix and a counter.
@@ -215,7 +222,7 @@ pub async fn observe(State(obs): State<Observe>, mut req: Request, next: Next) -
     let request_id = match req.headers().get(REQUEST_ID) {
         Some(v) if acceptable_id(v) => v.clone(),
         _ => {
-            let id = obs.ids.assign();
+            let id = assign_request_id();
             req.headers_mut().insert(REQUEST_ID, id.clone());
             id
         }

@@ -25,7 +25,7 @@ use super::config::Limits;
 use super::metrics::Metrics;
 use super::rows::Features;
 use super::v2_types::model_metadata_json;
-use crate::model::{Model, ModelError, ModelMetadata};
+use crate::model::{Model, ModelError};
 use crate::text::name_list;
 
 /// A verified model and everything precomputed from it.
@@ -50,9 +50,11 @@ pub struct Loaded {
 pub struct ModelInfo<'a> {
     /// The model's identity: `sha256:<hex>` of the model file.
     pub id: &'a str,
-    /// The model's metadata and provenance, as recorded by `mlops train`.
+    /// The model's metadata and provenance, as recorded by `mlops train`;
+    /// `metrics.test_accuracy` is `null` for a model that was not evaluated (trained
+    /// with `--test-fraction 0`).
     #[schema(value_type = Object)]
-    pub metadata: &'a ModelMetadata,
+    pub metadata: serde_json::Value,
     /// The trainer's `metrics.json` when it sits next to the model file and belongs to
     /// this model; `null` otherwise.
     #[schema(value_type = Option<Object>)]
@@ -87,7 +89,7 @@ impl Loaded {
         // other field is a string, a number or a JSON value.
         let model_json = serde_json::to_vec(&ModelInfo {
             id: &model.id,
-            metadata: model.metadata(),
+            metadata: model.metadata().to_json(),
             metrics: training_metrics.as_ref(),
             path: &path.to_string_lossy(),
             loaded_at,

@@ -254,7 +254,7 @@ fn report(model: &Model, data: &Dataset, eval: Evaluation, took: Duration) -> Me
         model_sha256: model.id.clone(),
         dataset_sha256: data.sha256.clone(),
         train_accuracy: meta.metrics.train_accuracy,
-        test_accuracy: evaluated.then_some(meta.metrics.test_accuracy),
+        test_accuracy: meta.test_accuracy(),
         test_log_loss: evaluated.then_some(eval.log_loss),
         oob_accuracy: meta.metrics.oob_accuracy,
         feature_importances: meta

@@ -156,6 +156,19 @@ fn a_test_fraction_of_zero_trains_on_every_row_and_says_so() {
     let model = out.join("model.cbor");
     let text = succeeds(mlops().arg("inspect").arg(&model));
     assert!(text.contains("no test set"), "{text}");
+    // Every view of the model says "not evaluated", none says 0.
+    let json: serde_json::Value =
+        serde_json::from_str(&succeeds(mlops().args(["inspect", "--json"]).arg(&model))).unwrap();
+    let shown = &json["metadata"]["metrics"];
+    assert!(shown["test_accuracy"].is_null(), "{shown}");
+    assert!(shown["train_accuracy"].as_f64().unwrap() > 0.9, "{shown}");
+    let card = succeeds(mlops().args(["inspect", "--html", "-"]).arg(&model));
+    assert!(
+        card.contains("<b>not evaluated</b>"),
+        "the test accuracy KPI"
+    );
+    assert!(card.contains("Not evaluated: the model was trained on every row"));
+    assert!(!card.contains("id=\"per-class\"") && !card.contains("id=\"confusion\""));
     let e = fails(&mut train_cmd(&data, &out, &["--test-fraction=-0.1"]), 1);
     assert!(e.contains("at least 0 and less than 1"), "{e}");
 }

@@ -51,7 +51,7 @@ fn slow_uploads_hold_no_permit_and_fast_clients_get_200() {
 
 /// Reads from `conn` until the server closes it; panics if it stays open (the client's
 /// read timeout, 30 s, ends the wait).
-fn read_until_closed(conn: &mut Conn) -> usize {
+pub(super) fn read_until_closed(conn: &mut Conn) -> usize {
     let mut total = 0;
     let mut buf = vec![0; 1 << 16];
     loop {
@@ -133,14 +133,14 @@ fn a_connection_serves_at_most_max_requests_then_closes() {
 }
 
 /// Sends raw bytes on a new connection and reads one response.
-fn raw(addr: std::net::SocketAddr, bytes: &str) -> HttpResponse {
+pub(super) fn raw(addr: std::net::SocketAddr, bytes: &str) -> HttpResponse {
     let mut conn = Conn::open(addr).unwrap();
     conn.write(bytes.as_bytes()).unwrap();
     conn.read_response().unwrap()
 }
 
 /// Asserts a JSON error envelope with `status` and `code`, and the usual headers.
-fn assert_envelope(r: &HttpResponse, status: u16, code: &str) {
+pub(super) fn assert_envelope(r: &HttpResponse, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["error"]["code"], code);
     assert!(r.header("x-request-id").is_some(), "{:?}", r.headers);

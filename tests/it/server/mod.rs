@@ -6,6 +6,7 @@ mod hardening;
 mod limits;
 mod model_files;
 mod openapi;
+mod parse_errors;
 mod robustness;
 mod router;
 mod tcp;

@@ -190,6 +190,32 @@ fn number_texts(json: &str, key: &str) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn a_model_trained_on_every_row_shows_no_test_accuracy() {
+    let fx = trained(&["--test-fraction", "0"]);
+    let app = app_with(&fx.model, Limits::default());
+    let model = send(&app, get("/model")).await.json();
+    // The model's own figure and metrics.json's agree: not evaluated.
+    assert!(model["metrics"]["test_accuracy"].is_null(), "{model}");
+    let meta = &model["metadata"]["metrics"];
+    assert!(meta["test_accuracy"].is_null(), "{meta}");
+    assert!(meta["train_accuracy"].as_f64().unwrap() > 0.9, "{meta}");
+    let card = String::from_utf8(send(&app, get("/")).await.body).unwrap();
+    assert!(
+        card.contains("<b>not evaluated</b>"),
+        "the test accuracy KPI"
+    );
+    // An evaluated model shows its figure.
+    let (_fx, app) = iris_app(Limits::default());
+    let model = send(&app, get("/model")).await.json();
+    assert!(
+        model["metadata"]["metrics"]["test_accuracy"]
+            .as_f64()
+            .unwrap()
+            > 0.8
+    );
+}
+
+#[tokio::test]
 async fn model_repeats_the_training_figures_digit_for_digit() {
     let (fx, app) = iris_app(Limits::default());
     let body = String::from_utf8(send(&app, get("/model")).await.body).unwrap();
