@@ -7,23 +7,29 @@
 //! cannot take the service away from fast clients. Receiving the body has its own time
 //! budget (`--request-timeout-ms`, 408 beyond), and answering has another.
 //!
-//! A body over the size limit, or one that breaks off, is not answered here: the failure
-//! travels in the request's extensions as a [`BodyError`] to the extractor that would
-//! have read the body ([`super::json::JsonBody`]), so each route reports it in its own
-//! error shape (the native envelope, or the Open Inference Protocol's).
+//! A body over the size limit, or one that breaks off, is not answered here: the outcome
+//! travels in the request's extensions as a [`Received`] to the extractor that reads the
+//! body ([`take`]), so each route reports a failure in its own error shape (the native
+//! envelope, or the Open Inference Protocol's), and a body in memory is handed over as
+//! it is, without being collected a second time.
 
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::error::ApiError;
 
-/// Why a body could not be received, for the extractor to answer.
+/// What [`receive`] got: the body, or why it could not be received.
 #[derive(Debug, Clone)]
-pub struct BodyError(pub ApiError);
+pub struct Received(pub Result<Bytes, ApiError>);
+
+/// The body [`receive`] got for `req`, if it ran: extractors take it from here.
+pub fn take(req: &mut Request) -> Option<Result<Bytes, ApiError>> {
+    req.extensions_mut().remove::<Received>().map(|r| r.0)
+}
 
 /// 413 for a body over `--max-body-bytes`.
 pub fn too_large() -> ApiError {
@@ -44,8 +50,9 @@ pub fn broken(reason: impl std::fmt::Display) -> ApiError {
 }
 
 /// Receives `req`'s body, at most `max` bytes within `timeout`, and returns the request
-/// with the body in memory. A body too large or broken leaves an empty body and a
-/// [`BodyError`] in the extensions; only a timeout is an `Err` (a 408 to answer at once).
+/// with the body in memory and, for [`take`], in a [`Received`] in the extensions: a body
+/// too large or broken leaves an empty body and its error there. Only a timeout is an
+/// `Err` (a 408 to answer at once).
 pub async fn receive(req: Request, max: usize, timeout: Duration) -> Result<Request, ApiError> {
     let (mut parts, body) = req.into_parts();
     // A declared length over the limit is refused before a byte is read.
@@ -64,13 +71,11 @@ pub async fn receive(req: Request, max: usize, timeout: Duration) -> Result<Requ
             Ok(Err(e)) => Err(broken(e)),
         }
     };
-    let body = match received {
-        Ok(bytes) => Body::from(bytes),
-        Err(e) => {
-            parts.extensions.insert(BodyError(e));
-            Body::empty()
-        }
+    let body = match &received {
+        Ok(bytes) => Body::from(bytes.clone()),
+        Err(_) => Body::empty(),
     };
+    parts.extensions.insert(Received(received));
     Ok(Request::from_parts(parts, body))
 }
 

@@ -140,8 +140,10 @@ impl std::error::Error for ApiError {}
 
 /// Serializes `value` as a JSON response with `status`.
 pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(bytes) => json_bytes(status, bytes),
+    // Most answers (one prediction, an error) fit: the buffer is not grown piece by piece.
+    let mut bytes = Vec::with_capacity(256);
+    match serde_json::to_writer(&mut bytes, value) {
+        Ok(()) => json_bytes(status, bytes),
         // Our own response types always serialize; never panic on a request path anyway.
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }

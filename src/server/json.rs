@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 use serde_json::error::Category;
 
-use super::body::{BodyError, broken, too_large};
+use super::body::{self, broken, too_large};
 use super::error::ApiError;
 
 /// A request body parsed from JSON into `T`; rejects with an [`ApiError`].
@@ -70,9 +70,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
                 "the body must be JSON: send the header 'content-type: application/json'",
             ));
         }
-        // The middleware received the body already; a failure to do so is answered here.
-        if let Some(BodyError(e)) = req.extensions_mut().remove::<BodyError>() {
-            return Err(e);
+        // The middleware received the body already (or failed to: answered here).
+        if let Some(received) = body::take(&mut req) {
+            return received.map(JsonBytes);
         }
         let bytes = Bytes::from_request(req, state)
             .await

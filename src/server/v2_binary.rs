@@ -21,6 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
+use super::body;
 use super::error::ApiError;
 use super::json::{JsonBody, body_rejection, parse};
 use super::v2_types::{InferInput, InferRequest, Parameters, TensorData};
@@ -39,7 +40,7 @@ pub struct InferBody(pub InferRequest);
 impl<S: Send + Sync> FromRequest<S> for InferBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(mut req: Request, state: &S) -> Result<Self, ApiError> {
         let Some(json_len) = header_length(req.headers())? else {
             let JsonBody(request) = JsonBody::from_request(req, state).await?;
             return Ok(InferBody(request));
@@ -51,9 +52,12 @@ impl<S: Send + Sync> FromRequest<S> for InferBody {
                 "a body with binary tensor data must be application/octet-stream or application/json, or have no content type",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(body_rejection)?;
+        let bytes = match body::take(&mut req) {
+            Some(received) => received?,
+            None => Bytes::from_request(req, state)
+                .await
+                .map_err(body_rejection)?,
+        };
         if json_len > bytes.len() {
             return Err(bad(format!(
                 "Inference-Header-Content-Length is {json_len}, but the body has only {} bytes",
