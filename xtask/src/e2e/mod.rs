@@ -6,9 +6,11 @@
 //! `docker-compose.yml` with Compose v1 and v2 ([`compose`]), pushes both images with
 //! skopeo to a local htpasswd-protected `docker-registry` and pulls them back
 //! ([`registry`]), after the Kubernetes manifests' pod specs have run under Docker and
-//! built the model image, which takes the registry round trip too ([`k8s`]). Then it
-//! removes, by id, every container, volume, network, image, registry and daemon it
-//! created, and prints `e2e: N passed, M failed[, K skipped]`.
+//! built the model image, which takes the registry round trip too ([`k8s`]). The arm64
+//! images pulled by platform from the registry then run the compose file under qemu
+//! ([`arm64`]). Then it removes, by id, every container, volume, network, image,
+//! registry and daemon it created, and prints `e2e: N passed, M failed[, K skipped]`.
+//! `--only arm64` runs the build, the registry and the arm64 part alone.
 
 mod arm64;
 mod compose;
