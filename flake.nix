@@ -68,33 +68,51 @@
 
       # crane's builders take `...`: a misspelt argument would not fail, it would become
       # an environment variable of the build and be ignored. Every crane builder is
-      # called through `crane`, which refuses any argument not in this list with an
-      # evaluation error naming it (`nix/check.sh --self-test` shows it does).
-      craneArguments = [
-        "src"
-        "strictDeps"
-        "cargoExtraArgs"
-        "cargoArtifacts"
-        "cargoCheckCommand"
-        "cargoTestCommand"
-        "cargoClippyExtraArgs"
-        "doCheck"
-        "env"
-        "meta"
-        "CARGO_BUILD_TARGET"
-        "CARGO_BUILD_RUSTFLAGS"
-        "CARGO_PROFILE"
-      ];
-      crane' = lib.mapAttrs (
-        builder: f: args:
-        let
-          unknown = lib.subtractLists craneArguments (builtins.attrNames args);
-        in
-        if unknown == [ ] then
-          f args
-        else
-          throw "flake.nix: crane's ${builder} called with unexpected argument(s) ${toString unknown}; crane would ignore them (known: ${toString craneArguments})"
-      ) { inherit (craneLib) buildDepsOnly buildPackage cargoClippy cargoNextest cargoFmt; };
+      # called through `crane'`, which passes the arguments through `craneArguments`
+      # first: a function with a fixed argument set (no `...`) that returns them as they
+      # are. Nix itself refuses any other argument, naming it and the builder call
+      # (`function 'craneArguments' called with unexpected argument '…'`);
+      # `nix/check.sh --self-test` shows it does. Listing the names is their use, so
+      # deadnix is told to skip each one.
+      craneArguments =
+        args@{
+          # deadnix: skip
+          src ? null,
+          # deadnix: skip
+          strictDeps ? null,
+          # deadnix: skip
+          cargoExtraArgs ? null,
+          # deadnix: skip
+          cargoArtifacts ? null,
+          # deadnix: skip
+          cargoCheckCommand ? null,
+          # deadnix: skip
+          cargoTestCommand ? null,
+          # deadnix: skip
+          cargoClippyExtraArgs ? null,
+          # deadnix: skip
+          doCheck ? null,
+          # deadnix: skip
+          env ? null,
+          # deadnix: skip
+          meta ? null,
+          # deadnix: skip
+          CARGO_BUILD_TARGET ? null,
+          # deadnix: skip
+          CARGO_BUILD_RUSTFLAGS ? null,
+          # deadnix: skip
+          CARGO_PROFILE ? null,
+        }:
+        args;
+      crane' = builtins.mapAttrs (_: f: args: f (craneArguments args)) {
+        inherit (craneLib)
+          buildDepsOnly
+          buildPackage
+          cargoClippy
+          cargoNextest
+          cargoFmt
+          ;
+      };
 
       crate = craneLib.crateNameFromCargoToml { cargoToml = ./Cargo.toml; };
       inherit (crate) version;

@@ -13,8 +13,8 @@
 #
 #   bash nix/check.sh               the checks above
 #   bash nix/check.sh --self-test   also: mutated copies of the flake (a misspelt
-#                                   dockerTools argument, a misspelt crane argument) must
-#                                   fail to evaluate, with Nix's error shown
+#                                   dockerTools argument, crane argument and crane
+#                                   attribute) must fail to evaluate, with Nix's own error
 #
 # Environment:
 #   NIX=PATH               a Nix >= 2.18 (default: `nix` on PATH). Without one, fetch one
@@ -332,8 +332,9 @@ if [[ -n "$NIX" ]]; then
   check_shown "every output evaluates (packages, checks, apps, devShells, formatter)" list_outputs
 fi
 # What the derivations will run, read from their environments (`nix derivation show`).
-# crane's builders take `...`, so a wrong value (or a misspelt name, see --self-test)
-# would evaluate fine; these look at what cargo and dockerTools will actually get.
+# crane's builders take `...`, so a wrong value would evaluate fine (a misspelt name does
+# not: see craneArguments in flake.nix and --self-test); these look at what cargo and
+# dockerTools will actually get.
 drv_check() {
   local shown closure rev dirty src_has drvs
   shown="$(mktemp)" closure="$(mktemp)"
@@ -392,35 +393,44 @@ PY
 if [[ -n "$NIX" ]]; then
   check_shown "derivation environments (targets, flags, profiles, revision, source)" drv_check
 fi
-# --self-test: a misspelt argument must stop the evaluation with Nix's error. dockerTools'
-# builders list their arguments, so Nix itself refuses an unknown one; crane's take `...`,
-# so flake.nix refuses unknown ones itself (`crane'`). Each mutation is made in a fresh
-# clone of the checkout (uncommitted changes included), and the output that uses it is
-# evaluated: it must fail, and the error must name the misspelt argument.
-mutant() { # FILE FROM TO ATTR EXPECTED
-  local file="$1" from="$2" to="$3" attr="$4" expected="$5" copy="$selftest_dir/flake" out
+# --self-test: a misspelling must stop the real evaluation (every output, as above) with
+# Nix's own error, naming what is misspelt. Three mutations, each in a fresh clone of the
+# checkout (uncommitted changes included):
+#   * a dockerTools argument: its builders list their arguments (no `...`), so Nix refuses
+#     an unknown one: "function '…' called with unexpected argument 'fakeRootComands'";
+#   * a crane argument: crane's builders take `...` and would pass a misspelt one on as an
+#     environment variable, so flake.nix passes every argument through `craneArguments`,
+#     a function with a fixed argument set: Nix refuses it the same way;
+#   * a crane attribute: "attribute 'devShel' missing".
+# The evaluation must fail, and its output must hold Nix's message; its error lines are
+# shown.
+mutant() { # FILE FROM TO EXPECTED
+  local file="$1" from="$2" to="$3" expected="$4" copy="$selftest_dir/flake"
+  local out="$selftest_dir/out.json" err="$selftest_dir/err"
   rm -rf "$copy"
   git clone -q --no-hardlinks "$repo" "$copy"
   git -C "$repo" diff --binary HEAD -- | git -C "$copy" apply --index --allow-empty
   grep -qF -- "$from" "$copy/$file" || { echo "$file has no '$from' to mutate"; return 1; }
   FROM="$from" TO="$to" perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/' "$copy/$file"
-  echo "$file: '$from' -> '$to'; evaluating $attr"
-  if out="$(nix_ eval --raw --impure "$copy#$attr.drvPath" "${nix_args[@]}" 2>&1)"; then
-    echo "it evaluated ($out): the misspelling went unnoticed"
+  echo "$file: '$from' -> '$to'; evaluating every output"
+  if eval_outputs "$copy" "$out" 2>"$err"; then
+    echo "every output evaluated: the misspelling went unnoticed"
     return 1
   fi
-  printf '%s\n' "$out" | grep -E '^error|error:' | tail -3
-  printf '%s\n' "$out" | grep -qF -- "$expected" || { echo "the error does not say: $expected"; return 1; }
+  grep -E '^error|error:|Did you mean' "$err" | tail -3
+  grep -qF -- "$expected" "$err" || { echo "Nix's error does not say: $expected"; return 1; }
 }
 if [[ -n "$NIX" && "${1:-}" == --self-test ]]; then
   selftest_dir="$(mktemp -d)"
-  system="$(nix_ eval --raw --impure --expr builtins.currentSystem "${nix_args[@]}")"
-  check_shown "self-test: a misspelt dockerTools argument fails" mutant nix/images.nix \
-    "fakeRootCommands = dirCommands;" "fakeRootComands = dirCommands;" \
-    "packages.$system.mlops-api-image" "unexpected argument 'fakeRootComands'"
-  check_shown "self-test: a misspelt crane argument fails" mutant flake.nix \
-    "cargoClippyExtraArgs =" "cargoClipyExtraArgs =" \
-    "checks.$system.clippy" "unexpected argument(s) cargoClipyExtraArgs"
+  check_shown "self-test: a misspelt dockerTools argument fails with Nix's error" \
+    mutant nix/images.nix "fakeRootCommands = dirCommands;" "fakeRootComands = dirCommands;" \
+    "called with unexpected argument 'fakeRootComands'"
+  check_shown "self-test: a misspelt crane argument fails with Nix's error" \
+    mutant flake.nix "cargoClippyExtraArgs =" "cargoClipyExtraArgs =" \
+    "function 'craneArguments' called with unexpected argument 'cargoClipyExtraArgs'"
+  check_shown "self-test: a misspelt crane attribute fails with Nix's error" \
+    mutant flake.nix "craneLib.devShell {" "craneLib.devShel {" \
+    "attribute 'devShel' missing"
   rm -rf "$selftest_dir"
 fi
 

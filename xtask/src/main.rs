@@ -93,4 +93,14 @@ mod tests {
             assert!(!e.to_string().contains("Error:"), "{e}");
         }
     }
+
+    #[test]
+    fn e2e_only_takes_a_known_part() {
+        assert!(Cli::try_parse_from(["xtask", "e2e", "--only", "arm64"]).is_ok());
+        let e = Cli::try_parse_from(["xtask", "e2e", "--only", "arm"])
+            .err()
+            .expect("an unknown part is refused");
+        assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(e.to_string().contains("arm64"), "{e}");
+    }
 }

@@ -1,14 +1,19 @@
-//! The linux/arm64 images, run on this amd64 machine under qemu user emulation: the
-//! train image writes a model into a volume, the API image serves it, and a `/predict`
-//! answers. The images are the ones `docker pull --platform linux/arm64` got from the
-//! registry ([`super::registry`]), run by image ID.
+//! The linux/arm64 images, run on this amd64 machine under qemu user emulation, the way
+//! users run them: the project's `docker-compose.yml` (with the test override) brought
+//! up with the arm64 images, so that train writes a model into the volume, the API
+//! serves it on 127.0.0.1 and a `/predict` answers; then `down`. The images are the ones
+//! `docker pull --platform linux/arm64` got from the registry ([`super::registry`]),
+//! tagged for this run only, and an override sets `platform: linux/arm64` on both
+//! services.
 
-use super::host::{MEDIUM, SHORT, docker, docker_output, free_port, http, poll};
+use super::compose::{predict, wait_healthy};
+use super::host::{SHORT, docker, inspect};
+use super::project::{Compose, Flavour};
 use super::{Ctx, Suite};
 use crate::run;
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use xshell::{Shell, cmd};
 
 const BINFMT: &str = "/proc/sys/fs/binfmt_misc";
@@ -39,80 +44,82 @@ pub fn enable_qemu() -> Result<String> {
     Ok(format!("qemu-aarch64 enabled, flags {flags}"))
 }
 
-/// Train, then serve and predict, with the arm64 images `train` and `api` (image IDs).
-pub fn scenario(suite: &mut Suite, ctx: &Ctx, train: &str, api: &str) {
+/// What the arm64 override lays over the compose files: both services run the arm64
+/// image (Compose v1.29 and v2 both pass `platform` to the engine).
+const OVERRIDE: &str =
+    "services:\n  train:\n    platform: linux/arm64\n  api:\n    platform: linux/arm64\n";
+
+/// Train, then serve and predict, with the arm64 images `train` and `api` (image IDs),
+/// through the compose file under `flavour`.
+pub fn scenario(suite: &mut Suite, ctx: &Ctx, flavour: &Flavour, train: &str, api: &str) {
     if !suite.check("qemu-aarch64 registered with binfmt_misc", enable_qemu) {
         return;
     }
-    let volume = format!("mlops-e2e-arm64-{}", std::process::id());
-    let container = format!("{volume}-api");
-    let data = format!("{}:/data:ro", ctx.root.join("data").display());
-    let models = format!("{volume}:/models");
-    let trained = suite.check("arm64 train image trains under qemu", || {
-        let args = [
-            "run",
-            "--rm",
-            "--platform",
-            "linux/arm64",
-            "-v",
-            &data,
-            "-v",
-            &models,
-        ];
-        let out = docker_output(&[&args[..], &[train]].concat(), MEDIUM)?;
-        ensure!(out.ok(), "train failed: {}", out.tail());
-        Ok(last_line(&out.stderr))
-    });
-    let (v, c) = (volume.clone(), container.clone());
-    let images = [train.to_string(), api.to_string()];
+    // A tag of this run's own: compose finds the images as mlops-{train,api}:$MLOPS_TAG.
+    let tag = format!("{}-arm64-e2e{}", ctx.version, std::process::id());
+    let tags = [format!("mlops-train:{tag}"), format!("mlops-api:{tag}")];
+    let ids = [train.to_string(), api.to_string()];
+    // Registered before the project, so it runs after the project's `down`.
+    let (t, i) = (tags.clone(), ids.clone());
     suite.undo(
-        format!("remove the arm64 container, volume {volume} and images"),
+        format!("untag {} and remove the arm64 images", tags.join(", ")),
         move || {
-            let _ = docker(&["rm", "-f", &c]);
-            let _ = docker(&["rmi", &images[0], &images[1]]);
-            docker(&["volume", "rm", &v]).map(|_| "removed".into())
+            t.iter().for_each(|tag| drop(docker(&["rmi", tag])));
+            docker(&["rmi", &i[0], &i[1]]).map(|_| "removed".into())
         },
     );
-    if !trained {
+    let tagged = suite.check("arm64 images tagged for compose", || {
+        for (id, tag) in ids.iter().zip(&tags) {
+            docker(&["tag", id, tag])?;
+            let arch = &inspect("image", tag)?["Architecture"];
+            ensure!(arch == "arm64", "{tag} is {arch}");
+        }
+        Ok(format!("{} (linux/arm64)", tags.join(", ")))
+    });
+    if !tagged {
         return;
     }
-    suite.check("arm64 api image serves /predict under qemu", || {
-        let port = free_port()?;
-        let publish = format!("127.0.0.1:{port}:8000");
-        let models = format!("{volume}:/models:ro");
-        let args = [
-            "run",
-            "-d",
-            "--platform",
-            "linux/arm64",
-            "--name",
-            &container,
-        ];
-        docker(&[&args[..], &["-p", &publish, "-v", &models, api]].concat())?;
-        let ready = poll(Duration::from_secs(60), Duration::from_millis(250), || {
-            http(port, "/ready", None).ok().filter(|(s, _)| *s == 200)
-        });
-        ensure!(
-            ready.is_some(),
-            "not ready within 60 s: {}",
-            logs(&container)
+    if let Err(e) = compose_up(suite, ctx, flavour, &tag, &ids) {
+        suite.fail(
+            "arm64 under qemu: compose scenario",
+            &format!("aborted: {e:#}"),
         );
-        let body = r#"{"features":[5.1,3.5,1.4,0.2]}"#;
-        let (status, answer) = http(port, "/predict", Some(body))?;
-        ensure!(
-            status == 200 && answer.contains("setosa"),
-            "{status}: {answer}"
-        );
-        let arch = docker(&["image", "inspect", "--format", "{{.Architecture}}", api])?;
-        ensure!(arch == "arm64", "the API image is {arch}");
-        Ok(format!("image {arch}: {answer}"))
-    });
+    }
 }
 
-fn logs(container: &str) -> String {
-    docker(&["logs", "--tail", "20", container]).unwrap_or_default()
-}
-
-fn last_line(text: &str) -> String {
-    text.lines().last().unwrap_or("").to_string()
+/// `up` (train once, then the API), the containers' images, `/predict`, `down`.
+fn compose_up(
+    suite: &mut Suite,
+    ctx: &Ctx,
+    flavour: &Flavour,
+    tag: &str,
+    ids: &[String; 2],
+) -> Result<()> {
+    let extra = ctx.work.join("docker-compose.arm64.yml");
+    std::fs::write(&extra, OVERRIDE)?;
+    let c = Compose::tagged(suite, ctx, flavour, "arm64", Some(extra), tag)?;
+    let up = suite.check(
+        &c.name("arm64 under qemu: up -d (train once, then api)"),
+        || {
+            let out = c.up()?;
+            ensure!(out.ok(), "exit {:?}: {}", out.code, out.tail());
+            let api = wait_healthy(&c, Instant::now() + Duration::from_secs(60))?;
+            let train = c.container("train")?.context("no train container")?;
+            let code = &inspect("container", &train)?["State"]["ExitCode"];
+            ensure!(code == 0, "train exited {code}");
+            for (container, id) in [(&train, &ids[0]), (&api, &ids[1])] {
+                let image = &inspect("container", container)?["Image"];
+                ensure!(image == id.as_str(), "{container} runs {image}, not {id}");
+            }
+            Ok("train exited 0, api healthy; both run the arm64 images".into())
+        },
+    );
+    ensure!(up, "compose up of the arm64 images failed");
+    let mut served = String::new();
+    suite.check(
+        &c.name("arm64 under qemu: POST /predict through the published port"),
+        || predict(c.port, &mut served),
+    );
+    suite.check(&c.name("arm64 under qemu: down"), || c.teardown());
+    Ok(())
 }

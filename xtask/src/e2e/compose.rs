@@ -121,7 +121,7 @@ fn merged_config(c: &Compose) -> Result<String> {
 
 /// The api container's id once it reports healthy; an error when it exits or `deadline`
 /// passes.
-fn wait_healthy(c: &Compose, deadline: Instant) -> Result<String> {
+pub fn wait_healthy(c: &Compose, deadline: Instant) -> Result<String> {
     loop {
         if let Some(id) = c.container("api")? {
             let state = inspect("container", &id)?["State"].take();
@@ -184,7 +184,7 @@ fn declared(train: &str, api: &str) -> Result<String> {
 }
 
 /// `/health`, then a prediction; `served` receives the digest of the model that answered.
-fn predict(port: u16, served: &mut String) -> Result<String> {
+pub fn predict(port: u16, served: &mut String) -> Result<String> {
     let (status, body) = http(port, "/health", None)?;
     ensure!(status == 200, "/health {status} {body}");
     let (status, body) = http(port, "/predict", Some(r#"{"features":[5.1,3.5,1.4,0.2]}"#))?;

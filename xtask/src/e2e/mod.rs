@@ -6,9 +6,11 @@
 //! `docker-compose.yml` with Compose v1 and v2 ([`compose`]), pushes both images with
 //! skopeo to a local htpasswd-protected `docker-registry` and pulls them back
 //! ([`registry`]), after the Kubernetes manifests' pod specs have run under Docker and
-//! built the model image, which takes the registry round trip too ([`k8s`]). Then it
-//! removes, by id, every container, volume, network, image, registry and daemon it
-//! created, and prints `e2e: N passed, M failed[, K skipped]`.
+//! built the model image, which takes the registry round trip too ([`k8s`]). The arm64
+//! images pulled by platform from the registry then run the compose file under qemu
+//! ([`arm64`]). Then it removes, by id, every container, volume, network, image,
+//! registry and daemon it created, and prints `e2e: N passed, M failed[, K skipped]`.
+//! `--only arm64` runs the build, the registry and the arm64 part alone.
 
 mod arm64;
 mod compose;
@@ -37,6 +39,17 @@ pub struct Options {
     /// Fail instead of installing missing Debian packages.
     #[arg(long)]
     no_install: bool,
+    /// Run one part only; the others are counted as skips. `arm64`: the image build, the
+    /// registry round trip with the multi-arch pull, and the arm64 images under qemu with
+    /// compose (no second checkout, no amd64 compose or Kubernetes scenarios).
+    #[arg(long, value_enum, value_name = "PART")]
+    only: Option<Part>,
+}
+
+/// A part of the suite that `--only` runs by itself.
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum Part {
+    Arm64,
 }
 
 const SECOND_BUILD: &str = "archives from a second checkout in another directory are identical";
@@ -81,7 +94,8 @@ fn run(suite: &mut Suite, root: &Path, work: &Path, options: &Options) -> Result
         crate::binary::crate_version(root)?,
         crate::binary::revision(root),
     );
-    let second = second_build(suite, root, work, !options.no_second_checkout);
+    let wanted = !options.no_second_checkout && options.only.is_none();
+    let second = second_build(suite, root, work, wanted);
     let all = first_build(suite, root);
     let (built, foreign): (Vec<_>, Vec<_>) = all.iter().cloned().partition(|b| b.arch == "amd64");
     let (root, work) = (root.to_path_buf(), work.to_path_buf());
@@ -93,7 +107,7 @@ fn run(suite: &mut Suite, root: &Path, work: &Path, options: &Options) -> Result
         built,
         foreign,
     };
-    let result = scenarios(suite, &ctx);
+    let result = scenarios(suite, &ctx, options.only);
     if let Some(handle) = second {
         suite.check(SECOND_BUILD, || {
             let other = handle
@@ -146,7 +160,7 @@ type SecondBuild = JoinHandle<Result<Vec<BuiltImage>>>;
 /// first build and with the Docker checks.
 fn second_build(suite: &mut Suite, root: &Path, work: &Path, wanted: bool) -> Option<SecondBuild> {
     if !wanted {
-        suite.skip(SECOND_BUILD, "--no-second-checkout given");
+        suite.skip(SECOND_BUILD, "--no-second-checkout or --only given");
         return None;
     }
     let checkout = work.join("second-checkout");
@@ -176,22 +190,22 @@ fn first_build(suite: &mut Suite, root: &Path) -> Vec<BuiltImage> {
     first
 }
 
-fn scenarios(suite: &mut Suite, ctx: &Ctx) -> Result<()> {
+fn scenarios(suite: &mut Suite, ctx: &Ctx, only: Option<Part>) -> Result<()> {
     ensure!(!ctx.built.is_empty(), "no images to test");
-    images::archive_checks(suite, ctx);
-    images::load(suite, ctx)?;
-    images::inspect_checks(suite, ctx);
-    compose::scenarios(suite, ctx, &Flavour::V1);
     // The plugin is cached in target/, so that only the first run fetches it.
-    match Flavour::v2(&ctx.root.join("target/e2e-cache/docker-config")) {
-        Ok(v2) => compose::scenarios(suite, ctx, &v2),
-        Err(why) => suite.skip(
-            "Compose v2 NOT TESTED",
-            &format!("no `docker compose` v2 plugin could be had ({why})"),
-        ),
-    }
+    let v2 = Flavour::v2(&ctx.root.join("target/e2e-cache/docker-config"));
+    let model = match only {
+        None => amd64(suite, ctx, &v2)?,
+        Some(Part::Arm64) => {
+            let why = "--only arm64 given";
+            suite.skip(
+                "amd64 images: load, inspect, compose v1 and v2, Kubernetes",
+                why,
+            );
+            None
+        }
+    };
     // The model image the Kubernetes scenario builds goes through the registry too.
-    let model = k8s::scenario(suite, ctx);
     let with_model = Ctx {
         built: ctx.built.iter().cloned().chain(model).collect(),
         foreign: ctx.foreign.clone(),
@@ -200,11 +214,34 @@ fn scenarios(suite: &mut Suite, ctx: &Ctx) -> Result<()> {
         version: ctx.version.clone(),
         revision: ctx.revision.clone(),
     };
+    // Compose v2 where it could be had (it is the one documented with `platform:`), else v1.
+    let flavour = v2.unwrap_or(Flavour::V1);
     match registry::scenario(suite, &with_model)? {
-        Some((train, api)) => arm64::scenario(suite, ctx, &train, &api),
+        Some((train, api)) => arm64::scenario(suite, ctx, &flavour, &train, &api),
         None => suite.fail("arm64 images under qemu", "no arm64 images were pulled"),
     }
     Ok(())
+}
+
+/// The amd64 images: archives, load, inspect, compose v1 and v2, the Kubernetes pod
+/// specs; returns the model image the Kubernetes scenario built.
+fn amd64(
+    suite: &mut Suite,
+    ctx: &Ctx,
+    v2: &Result<Flavour, String>,
+) -> Result<Option<crate::images::BuiltImage>> {
+    images::archive_checks(suite, ctx);
+    images::load(suite, ctx)?;
+    images::inspect_checks(suite, ctx);
+    compose::scenarios(suite, ctx, &Flavour::V1);
+    match v2 {
+        Ok(v2) => compose::scenarios(suite, ctx, v2),
+        Err(why) => suite.skip(
+            "Compose v2 NOT TESTED",
+            &format!("no `docker compose` v2 plugin could be had ({why})"),
+        ),
+    }
+    Ok(k8s::scenario(suite, ctx))
 }
 
 fn compare(a: &[BuiltImage], b: &[BuiltImage]) -> Result<String> {

@@ -68,7 +68,7 @@ pub struct Compose {
     pub project: String,
     files: Vec<PathBuf>,
     pub port: u16,
-    /// The image tag: the crate version.
+    /// The image tag: the crate version, unless [`Compose::tagged`] says otherwise.
     pub tag: String,
 }
 
@@ -83,13 +83,26 @@ impl Compose {
         what: &str,
         extra: Option<PathBuf>,
     ) -> Result<Compose> {
+        Compose::tagged(suite, ctx, flavour, what, extra, &ctx.version)
+    }
+
+    /// [`Compose::new`] with the images of tag `tag` (MLOPS_TAG) instead of the crate
+    /// version's.
+    pub fn tagged(
+        suite: &mut Suite,
+        ctx: &Ctx,
+        flavour: &Flavour,
+        what: &str,
+        extra: Option<PathBuf>,
+        tag: &str,
+    ) -> Result<Compose> {
         let files = ["docker-compose.yml", "docker-compose.test.yml"].map(|f| ctx.root.join(f));
         let compose = Compose {
             flavour: flavour.clone(),
             project: format!("mlopse2e{}{}{what}", std::process::id(), flavour.version()),
             files: files.into_iter().chain(extra).collect(),
             port: free_port()?,
-            tag: ctx.version.clone(),
+            tag: tag.to_string(),
         };
         let (undo, name) = (
             compose.clone(),
