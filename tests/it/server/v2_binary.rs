@@ -223,3 +223,19 @@ async fn inconsistent_binary_requests_are_400() {
         .insert("inference-header-content-length", "-1".parse().unwrap());
     assert_v2_error(&send(&app, req).await, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_binary_body_over_the_limit_is_413_in_the_v2_shape() {
+    let (_, app) = iris_app(Limits {
+        max_body_bytes: Some(256),
+        ..Limits::default()
+    });
+    let data = fp32_rows(&[SETOSA; 20]);
+    let header = json!({
+        "inputs": [{"name": "input-0", "shape": [20, 4], "datatype": "FP32",
+                    "parameters": {"binary_data_size": data.len()}}],
+    });
+    let r = infer(&app, header, &data).await;
+    let message = assert_v2_error(&r, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(message.contains("--max-body-bytes"), "{message}");
+}
