@@ -60,6 +60,7 @@ use axum::http::{HeaderValue, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::error::ApiError;
+use super::huge_length::{RETAINED_BYTES, declares_huge_length};
 
 /// The longest request target hyper takes (its `MAX_URI_LEN`), in bytes.
 pub const MAX_URI_BYTES: usize = 65_534;
@@ -88,6 +89,11 @@ pub struct Enveloped<S> {
     stamp: Stamper,
     /// The replacement answer, and how much of it is written.
     pending: Option<(Vec<u8>, usize)>,
+    /// The first bytes read since the last answer, up to [`RETAINED_BYTES`]: what
+    /// [`declares_huge_length`] looks at.
+    read: Vec<u8>,
+    /// Whether an answer was written since `read` started; the next read starts it over.
+    answered: bool,
 }
 
 impl<S> Enveloped<S> {
@@ -97,6 +103,8 @@ impl<S> Enveloped<S> {
             inner,
             stamp,
             pending: None,
+            read: Vec::new(),
+            answered: false,
         }
     }
 }
@@ -165,10 +173,15 @@ fn api_error(status: StatusCode) -> ApiError {
             status,
             "headers_too_large",
             format!(
-                "the request head is too large: more than {MAX_HEADER_FIELDS} header fields or {MAX_HEAD_BYTES} bytes, or a Content-Length of 2^64-2 or more; send fewer and smaller header fields and a body this server can take"
+                "the request head is too large: more than {MAX_HEADER_FIELDS} header fields or {MAX_HEAD_BYTES} bytes; send fewer and smaller header fields"
             ),
         )
         .with_details(json!({"max_header_fields": MAX_HEADER_FIELDS, "max_head_bytes": MAX_HEAD_BYTES})),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            "payload_too_large",
+            "the request's Content-Length (2^64-2 or more) is larger than the server's limit (--max-body-bytes); send fewer rows per request",
+        ),
         _ => ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_request",
@@ -177,17 +190,29 @@ fn api_error(status: StatusCode) -> ApiError {
     }
 }
 
-/// The whole answer that replaces `canned`.
-fn replacement(canned: &Canned<'_>, stamp: &Stamp) -> Vec<u8> {
-    let body = api_error(canned.status).json();
+/// The status that replaces hyper's: 413 for a `Content-Length` too large for a `u64`
+/// (hyper's 400 or 431), hyper's own otherwise. `read` holds the bytes read since the
+/// last answer.
+fn api_status(hyper: StatusCode, read: &[u8]) -> StatusCode {
+    let refused_length = matches!(
+        hyper,
+        StatusCode::BAD_REQUEST | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    if refused_length && declares_huge_length(read) {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        hyper
+    }
+}
+
+/// The whole answer, with `status`, that replaces `canned`.
+fn replacement(canned: &Canned<'_>, status: StatusCode, stamp: &Stamp) -> Vec<u8> {
+    let body = api_error(status).json();
     let mut out = Vec::with_capacity(256 + body.len());
-    // The status line as hyper wrote it.
-    let line = STATUS_LINES
-        .iter()
-        .find(|(s, _)| *s == canned.status)
-        .map_or(&b" 400 Bad Request\r\n"[..], |(_, l)| l);
     out.extend_from_slice(canned.version);
-    out.extend_from_slice(line);
+    // The status line as hyper writes it (with the canonical reason).
+    let reason = status.canonical_reason().unwrap_or_default();
+    out.extend_from_slice(format!(" {} {reason}\r\n", status.as_u16()).as_bytes());
     out.extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
     out.extend_from_slice(body.len().to_string().as_bytes());
     out.extend_from_slice(b"\r\nconnection: close\r\nx-request-id: ");
@@ -216,6 +241,12 @@ impl<S: AsyncWrite + Unpin> Enveloped<S> {
         }
         Poll::Ready(Ok(()))
     }
+
+    /// Writes bytes of an answer (not hyper's error head) as they are.
+    fn write_answer(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.answered = true;
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Enveloped<S> {
@@ -227,15 +258,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Enveloped<S> {
         let this = self.get_mut();
         ready!(this.poll_pending(cx))?;
         match find_canned(buf) {
-            None => Pin::new(&mut this.inner).poll_write(cx, buf),
+            None => this.write_answer(cx, buf),
             // What precedes the head goes out first, unchanged.
-            Some(c) if c.start > 0 => Pin::new(&mut this.inner).poll_write(cx, &buf[..c.start]),
+            Some(c) if c.start > 0 => this.write_answer(cx, &buf[..c.start]),
             Some(c) => {
+                let status = api_status(c.status, &this.read);
                 tracing::debug!(
-                    status = c.status.as_u16(),
+                    hyper = c.status.as_u16(),
+                    status = status.as_u16(),
                     "a request hyper could not parse gets the error envelope"
                 );
-                this.pending = Some((replacement(&c, &(this.stamp)()), 0));
+                this.pending = Some((replacement(&c, status, &(this.stamp)()), 0));
                 // The head is taken over: what the socket does not take now is
                 // written by the next call (hyper flushes next).
                 match this.poll_pending(cx) {
@@ -259,6 +292,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Enveloped<S> {
         }
         let this = self.get_mut();
         ready!(this.poll_pending(cx))?;
+        this.answered = true;
         Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
 
@@ -285,7 +319,19 @@ impl<S: AsyncRead + Unpin> AsyncRead for Enveloped<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        let new = &buf.filled()[before..];
+        if this.answered && !new.is_empty() {
+            // A read after an answer starts the next request (when hyper has taken
+            // every byte before it, as it has unless requests are pipelined).
+            this.read.clear();
+            this.answered = false;
+        }
+        let room = RETAINED_BYTES - this.read.len();
+        this.read.extend_from_slice(&new[..new.len().min(room)]);
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -309,10 +355,24 @@ mod tests {
         })
     }
 
-    /// A socket that takes at most `max` bytes per write.
+    /// A socket that takes at most `max` bytes per write, and gives `input` when read.
     struct Trickle {
         out: Vec<u8>,
         max: usize,
+        input: std::collections::VecDeque<u8>,
+    }
+
+    impl AsyncRead for Trickle {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let n = buf.remaining().min(self.input.len());
+            let bytes: Vec<u8> = self.input.drain(..n).collect();
+            buf.put_slice(&bytes);
+            Poll::Ready(Ok(()))
+        }
     }
 
     impl AsyncWrite for Trickle {
@@ -333,10 +393,18 @@ mod tests {
         }
     }
 
+    fn trickle(max: usize) -> Trickle {
+        Trickle {
+            out: vec![],
+            max,
+            input: Default::default(),
+        }
+    }
+
     /// What reaches the socket when `writes` are written (and flushed) through the
     /// wrapper, `max` bytes at a time.
     async fn through(writes: &[&[u8]], max: usize) -> String {
-        let mut conn = Enveloped::new(Trickle { out: vec![], max }, stamper());
+        let mut conn = Enveloped::new(trickle(max), stamper());
         for w in writes {
             conn.write_all(w).await.unwrap();
         }
@@ -420,15 +488,58 @@ mod tests {
         let head = b"HTTP/1.1 200 OK\r\nx-request-id: 1\r\ncontent-length: 5\r\n\r\n";
         let out = through(&[head, b"hello"], 3).await;
         assert_eq!(out.as_bytes(), [&head[..], b"hello"].concat());
-        let mut conn = Enveloped::new(
-            Trickle {
-                out: vec![],
-                max: 1 << 20,
-            },
-            stamper(),
-        );
+        let mut conn = Enveloped::new(trickle(1 << 20), stamper());
         let slices = [io::IoSlice::new(head), io::IoSlice::new(b"hello")];
         let n = conn.write_vectored(&slices).await.unwrap();
         assert_eq!(conn.inner.out, [&head[..], b"hello"].concat()[..n]);
+    }
+
+    /// The status and error code of the answer written after `exchanges` (bytes the
+    /// client sends, then bytes hyper writes), each read or written whole.
+    async fn answer_after(exchanges: &[(&str, &str)]) -> (u16, String) {
+        use tokio::io::AsyncReadExt;
+        let mut conn = Enveloped::new(trickle(1 << 20), stamper());
+        for (sent, written) in exchanges {
+            conn.inner.input.extend(sent.as_bytes());
+            let mut buf = vec![0; sent.len()];
+            conn.read_exact(&mut buf).await.unwrap();
+            conn.write_all(written.as_bytes()).await.unwrap();
+        }
+        conn.flush().await.unwrap();
+        let out = String::from_utf8(conn.inner.out).unwrap();
+        let answer = out.rsplit("HTTP/1.1 ").next().unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+        let code = json["error"]["code"].as_str().unwrap().to_owned();
+        (answer[..3].parse().unwrap(), code)
+    }
+
+    #[tokio::test]
+    async fn a_content_length_past_u64_is_answered_413_whatever_hyper_said() {
+        let huge = "POST /p HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n";
+        let h431 = hyper_head("HTTP/1.1 431 Request Header Fields Too Large");
+        let h400 = hyper_head("HTTP/1.1 400 Bad Request");
+        let h414 = hyper_head("HTTP/1.1 414 URI Too Long");
+        let ok = "HTTP/1.1 200 OK\r\nx-request-id: 1\r\ncontent-length: 2\r\n\r\n{}";
+        let large = (413, "payload_too_large".to_owned());
+        assert_eq!(answer_after(&[(huge, &h431)]).await, large);
+        assert_eq!(answer_after(&[(huge, &h400)]).await, large);
+        assert_eq!(answer_after(&[(huge, &h414)]).await.0, 414);
+        // The bytes read before an answer are not taken for the next request's: this
+        // first request's body never came, and would otherwise swallow the next head.
+        let unsent_body = "POST /p HTTP/1.1\r\nContent-Length: 100\r\n\r\n";
+        assert_eq!(
+            answer_after(&[(unsent_body, ok), (huge, &h431)]).await,
+            large
+        );
+        // A head too large stays 431, whatever its Content-Length.
+        let padded = format!(
+            "POST /p HTTP/1.1\r\nx: {}\r\n{}",
+            "a".repeat(9000),
+            &huge[18..]
+        );
+        assert_eq!(answer_after(&[(&padded, &h431)]).await.0, 431);
+        let normal = "POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\n";
+        assert_eq!(answer_after(&[(normal, &h431)]).await.0, 431);
     }
 }

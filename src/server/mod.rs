@@ -5,7 +5,7 @@
 //! * bottom: [`config`] (options and limits), [`headers`], [`error`] (the one JSON error
 //!   envelope), [`body`] (receiving a body, bounded), [`conformance`] (RFC 9110/9112
 //!   checks hyper leaves to us), [`hyper_errors`] (hyper's own error answers given the
-//!   envelope), [`json`] (request bodies, with the API's statuses for bad ones),
+//!   envelope) and [`huge_length`] (which of them is a 413), [`json`] (request bodies, with the API's statuses for bad ones),
 //!   [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1, write
 //!   timeouts), [`logging`] (log fields escaped);
 //! * messages and checks: [`v2_types`] (Open Inference Protocol messages),
@@ -29,6 +29,7 @@ pub mod conformance;
 pub mod error;
 pub mod examples;
 pub mod headers;
+pub mod huge_length;
 pub mod hyper_errors;
 pub mod json;
 pub mod lifecycle;

@@ -1,6 +1,6 @@
 //! Requests hyper cannot parse, over real TCP: its own 400, 414 and 431 answers come
 //! with the API's error envelope, `x-request-id` and `x-model-digest`, and close the
-//! connection.
+//! connection; a `Content-Length` too large for hyper is a 413.
 
 use super::hardening::{assert_envelope, raw, read_until_closed};
 use crate::support::fixture::trained;
@@ -17,6 +17,11 @@ fn refused(addr: std::net::SocketAddr, bytes: &str, status: u16, code: &str) -> 
     assert_eq!(r.header("connection"), Some("close"));
     assert_eq!(read_until_closed(&mut conn), 0, "bytes after the answer");
     r
+}
+
+/// A request declaring a `Content-Length` of `value`.
+fn huge_length(value: &str) -> String {
+    format!("POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: {value}\r\n\r\n")
 }
 
 #[test]
@@ -60,12 +65,22 @@ fn requests_hyper_cannot_parse_get_the_envelope_and_the_connection_closes() {
             431,
             "headers_too_large",
         ),
-        // A Content-Length hyper cannot represent.
+        // A Content-Length hyper cannot represent (it uses 2^64-2 and 2^64-1 itself, and
+        // a larger one overflows): a body larger than the server takes.
         (
-            "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: 18446744073709551615\r\n\r\n"
-                .to_owned(),
-            431,
-            "headers_too_large",
+            huge_length("18446744073709551614"),
+            413,
+            "payload_too_large",
+        ),
+        (
+            huge_length("18446744073709551615"),
+            413,
+            "payload_too_large",
+        ),
+        (
+            huge_length("99999999999999999999999"),
+            413,
+            "payload_too_large",
         ),
     ] {
         let r = refused(addr, &request, status, code);
@@ -108,6 +123,52 @@ fn an_answer_before_a_bad_pipelined_request_is_unchanged() {
     let r = conn.read_response().unwrap();
     assert_envelope(&r, 400, "malformed_request");
     assert_eq!(read_until_closed(&mut conn), 0);
+}
+
+#[test]
+fn a_huge_content_length_after_other_requests_is_a_413() {
+    let fx = trained(&[]);
+    let server = Server::start(&fx.model, &[]);
+    let good = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
+    let post = "POST /predict HTTP/1.1\r\nHost: t\r\ncontent-type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    // Pipelined in one write, and one after the other on a kept-alive connection.
+    for pipelined in [true, false] {
+        let mut conn = Conn::open(server.addr).unwrap();
+        let requests = [good, post, &huge_length("18446744073709551615")];
+        if pipelined {
+            conn.write(requests.concat().as_bytes()).unwrap();
+        }
+        for (i, request) in requests.iter().enumerate() {
+            if !pipelined {
+                conn.write(request.as_bytes()).unwrap();
+            }
+            let r = conn.read_response().unwrap();
+            match i {
+                0 => assert_eq!(r.status, 200, "{r:?}"),
+                1 => assert_eq!(r.status, 422, "{r:?}"),
+                _ => {
+                    assert_envelope(&r, 413, "payload_too_large");
+                    assert_eq!(r.header("connection"), Some("close"));
+                    assert!(r.header("x-request-id").is_some(), "{r:?}");
+                }
+            }
+        }
+        assert_eq!(read_until_closed(&mut conn), 0);
+    }
+}
+
+#[test]
+fn a_head_too_large_stays_a_431_whatever_its_content_length() {
+    let fx = trained(&[]);
+    let server = Server::start(&fx.model, &[]);
+    // More header fields than hyper takes, before and after the Content-Length.
+    let many = "x-a: 1\r\n".repeat(101);
+    let huge = "Content-Length: 18446744073709551615\r\n";
+    for fields in [format!("{many}{huge}"), format!("{huge}{many}")] {
+        let request = format!("POST /predict HTTP/1.1\r\nHost: t\r\n{fields}\r\n");
+        let r = refused(server.addr, &request, 431, "headers_too_large");
+        assert!(r.header("x-request-id").is_some(), "{r:?}");
+    }
 }
 
 #[test]
