@@ -42,14 +42,24 @@
 //! application/json`, a correct `content-length`, `connection: close`, a fresh
 //! `x-request-id` from the middleware's generator, the serving model's
 //! `x-model-digest`, hyper's `date`, and the envelope (`malformed_request`,
-//! `uri_too_long` or `headers_too_large`). hyper is told its head was written; the
+//! `uri_too_long`, `headers_too_large` or `payload_too_large`). hyper is told its head was written; the
 //! replacement's bytes are written by the next `poll_write`, `poll_flush` or
 //! `poll_shutdown` (hyper flushes and shuts down after its head), so a partial write
 //! of it is resumed, never lost or duplicated.
 //!
 //! A `Content-Length` of 2^64 - 2 or more is valid syntax (RFC 9110 §8.6) that hyper
-//! cannot represent; it answers 431, which this layer cannot tell apart from a head
-//! that is too large, so the message names both causes.
+//! cannot represent: it answers 431 up to 2^64 - 1 (values it uses as sentinels) and
+//! 400 beyond (the numeral overflows). Such a body is larger than the server takes, so
+//! the answer is 413 `payload_too_large`. hyper's head does not say why it refused, so
+//! the stream also keeps the first bytes read since its last answer (up to
+//! [`RETAINED_BYTES`]; one bounded copy per read, no scanning), and only when it
+//! replaces a 400 or 431 does [`declares_huge_length`] read them. The first read after
+//! an answer starts them over, so they begin at the next request whenever hyper has
+//! taken every byte read before (requests that are not pipelined), and pipelined
+//! requests read together are walked in order by their lengths. The bytes are a hint:
+//! when they cannot be followed (a head over the cap, a head that arrived in pieces
+//! across an answer), hyper's own status stands. Scanning each read for
+//! `content-length` instead would cost every request, to serve only refused ones.
 
 use std::io;
 use std::pin::Pin;
@@ -83,7 +93,7 @@ pub struct Stamp {
 pub type Stamper = Arc<dyn Fn() -> Stamp + Send + Sync>;
 
 /// A connection's stream whose hyper-made error answers are replaced (see the module
-/// documentation). Reads pass through untouched.
+/// documentation). Reads pass through; their first bytes since the last answer are kept.
 pub struct Enveloped<S> {
     inner: S,
     stamp: Stamper,
