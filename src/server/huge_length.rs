@@ -3,21 +3,21 @@
 //! RFC 9110 §8.6 has a recipient anticipate large numerals and not fail through integer
 //! overflow. hyper refuses a `Content-Length` of 2^64 - 2 or more (its sentinels) as a
 //! head too large (431) and one over 2^64 - 1 as unparsable (400); for both, the body is
-//! simply larger than this server takes, which is a 413. [`super::hyper_errors`] keeps
+//! simply larger than this server takes, which is a 413. The `hyper_errors` module keeps
 //! the first [`RETAINED_BYTES`] bytes read since its last answer and, only when hyper
 //! answers 400 or 431, asks [`declares_huge_length`] about them.
 //!
 //! The retained bytes may hold requests hyper has already answered (pipelined in one
 //! read), so the check walks them as hyper does: each head is parsed with `httparse`
-//! (hyper's parser, with hyper's limit of header fields), its body skipped by its
-//! `Content-Length`, until a head whose framing hyper refuses. That head's first
-//! `Content-Length` field before any `Transfer-Encoding` decides, as in hyper: a numeral
-//! of 2^64 - 2 or more is "huge". Anything the walk cannot follow (a partial or invalid
-//! head, a chunked body, a body past the retained bytes, a head that arrived across an
-//! answer) gives no verdict, and hyper's own status stands.
+//! (hyper's parser, with hyper's limit of header fields, which the caller passes), its
+//! body skipped by its `Content-Length`, until a head whose framing hyper refuses. That
+//! head's first `Content-Length` field before any `Transfer-Encoding` decides, as in
+//! hyper: a numeral of 2^64 - 2 or more is "huge". Anything the walk cannot follow (a
+//! partial or invalid head, a chunked body, a body past the retained bytes, a head that
+//! arrived across an answer) gives no verdict, and hyper's own status stands.
 
 /// How many bytes read since the last answer are kept: a head of up to this size is
-/// looked at (hyper takes heads up to [`super::hyper_errors::MAX_HEAD_BYTES`]).
+/// looked at (hyper takes heads of up to 417,792 bytes).
 pub const RETAINED_BYTES: usize = 8192;
 
 /// The smallest `Content-Length` hyper refuses as too large (its `MAX_LEN` + 1).
@@ -36,11 +36,12 @@ enum Framing {
 }
 
 /// True when the request hyper refused among `read` (bytes read from the start of a
-/// request) has a `Content-Length` numeral of 2^64 - 2 or more.
-pub fn declares_huge_length(read: &[u8]) -> bool {
+/// request) has a `Content-Length` numeral of 2^64 - 2 or more; `max_fields` is the
+/// most header fields hyper takes in a head.
+pub fn declares_huge_length(read: &[u8], max_fields: usize) -> bool {
+    let mut fields = vec![httparse::EMPTY_HEADER; max_fields];
     let mut rest = read;
     loop {
-        let mut fields = [httparse::EMPTY_HEADER; super::hyper_errors::MAX_HEADER_FIELDS];
         let mut request = httparse::Request::new(&mut fields);
         let Ok(httparse::Status::Complete(head_len)) = request.parse(rest) else {
             return false;
@@ -106,6 +107,11 @@ fn parse_below_huge(digits: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With hyper's default limit of header fields.
+    fn declares_huge_length(read: &[u8]) -> bool {
+        super::declares_huge_length(read, 100)
+    }
 
     fn head(length: &str) -> String {
         format!("POST /predict HTTP/1.1\r\nHost: t\r\n{length}\r\n\r\n")

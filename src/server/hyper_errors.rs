@@ -42,10 +42,10 @@
 //! application/json`, a correct `content-length`, `connection: close`, a fresh
 //! `x-request-id` from the middleware's generator, the serving model's
 //! `x-model-digest`, hyper's `date`, and the envelope (`malformed_request`,
-//! `uri_too_long`, `headers_too_large` or `payload_too_large`). hyper is told its head was written; the
-//! replacement's bytes are written by the next `poll_write`, `poll_flush` or
-//! `poll_shutdown` (hyper flushes and shuts down after its head), so a partial write
-//! of it is resumed, never lost or duplicated.
+//! `uri_too_long`, `headers_too_large` or `payload_too_large`). hyper is told its head
+//! was written; the replacement's bytes are written by the next `poll_write`,
+//! `poll_flush` or `poll_shutdown` (hyper flushes and shuts down after its head), so a
+//! partial write of it is resumed, never lost or duplicated.
 //!
 //! A `Content-Length` of 2^64 - 2 or more is valid syntax (RFC 9110 §8.6) that hyper
 //! cannot represent: it answers 431 up to 2^64 - 1 (values it uses as sentinels) and
@@ -208,7 +208,7 @@ fn api_status(hyper: StatusCode, read: &[u8]) -> StatusCode {
         hyper,
         StatusCode::BAD_REQUEST | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
     );
-    if refused_length && declares_huge_length(read) {
+    if refused_length && declares_huge_length(read, MAX_HEADER_FIELDS) {
         StatusCode::PAYLOAD_TOO_LARGE
     } else {
         hyper
