@@ -18,6 +18,8 @@
 # Needs wrk, curl and python3.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-8}
@@ -55,14 +57,6 @@ for name, body in bodies.items():
     assert len(body) <= 1 << 20, name
     open(f"{work}/{name}.json", "w").write(body)
 PY
-
-free_port() {
-  for _ in $(seq 1 100); do
-    local candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then echo "$candidate"; return; fi
-  done
-  echo "no free port found" >&2; exit 1
-}
 
 echo "## Peak RSS of mlops serve under 1 MiB amplifying bodies: wrk -t2 -c$CONNECTIONS -d${DURATION}s per body"
 echo "binary: $MLOPS_BIN ($("$MLOPS_BIN" --version))"

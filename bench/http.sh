@@ -20,6 +20,8 @@
 # Needs wrk (Debian: apt-get install wrk) and curl.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
@@ -39,13 +41,7 @@ trap cleanup EXIT
 
 "$bin" train --data data/iris.csv --out "$work" >/dev/null
 
-# A free loopback port: the first one in a random range that nothing answers on.
-port=
-for _ in $(seq 1 100); do
-  candidate=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { echo "no free port found" >&2; exit 1; }
+port=$(free_port)
 addr=127.0.0.1:$port
 
 # One GET /ready through bash's /dev/tcp: no process to spawn, so polling it in a tight

@@ -18,6 +18,8 @@
 # Needs wrk, curl and python3.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 SLOW=${SLOW:-256}
 DURATION=${DURATION:-20}
@@ -41,12 +43,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$MLOPS_BIN" train --data data/iris.csv --out "$work" >/dev/null
-port=
-for _ in $(seq 1 100); do
-  candidate=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { echo "no free port found" >&2; exit 1; }
+port=$(free_port)
 "$MLOPS_BIN" serve --model "$work/model.cbor" --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do

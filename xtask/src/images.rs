@@ -15,7 +15,7 @@
 
 use crate::binary::{self, Platform, crate_version, elf_is_dynamic, elf_machine, revision};
 use crate::repro::{
-    Entry, canonical_json, deterministic_tar, rfc3339, sha256_digest, sha256_hex,
+    Entry, canonical_json, deterministic_tar, layout_head, rfc3339, sha256_digest, sha256_hex,
     source_date_epoch, write_atomic,
 };
 use anyhow::{Context, Result, bail, ensure};
@@ -440,17 +440,12 @@ pub(crate) fn archive(
     let layer_paths: Vec<String> = layers.iter().map(|l| blob_path(l)).collect();
     let docker_manifest =
         json!([{"Config": blob_path(config), "RepoTags": [reference], "Layers": layer_paths}]);
-    let mut entries = vec![
-        Entry::dir("blobs", 0o755, (0, 0)),
-        Entry::dir("blobs/sha256", 0o755, (0, 0)),
-        Entry::file(
-            "oci-layout",
-            0o644,
-            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
-        ),
-        Entry::file("index.json", 0o644, index),
-        Entry::file("manifest.json", 0o644, canonical_json(&docker_manifest)?),
-    ];
+    let mut entries = layout_head(index);
+    entries.push(Entry::file(
+        "manifest.json",
+        0o644,
+        canonical_json(&docker_manifest)?,
+    ));
     // Keyed by path: the images share the binary layer, so a blob may come twice.
     let blobs: BTreeMap<String, &[u8]> = layers
         .iter()

@@ -6,7 +6,9 @@
 //! It is made from the per-platform archives [`crate::images`] writes: their blobs are
 //! copied as they are, so each platform's manifest digest is the same in both.
 
-use crate::repro::{Entry, canonical_json, deterministic_tar, read_tar, sha256_digest};
+use crate::repro::{
+    Entry, canonical_json, deterministic_tar, layout_head, read_tar, sha256_digest,
+};
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -52,16 +54,7 @@ pub fn index_archive(platforms: &[(String, Vec<u8>)], tag: &str, epoch: u64) -> 
         "annotations": {"org.opencontainers.image.ref.name": tag},
     }]}))?;
     blobs.insert(format!("blobs/{}", digest.replace(':', "/")), index);
-    let mut entries = vec![
-        Entry::dir("blobs", 0o755, (0, 0)),
-        Entry::dir("blobs/sha256", 0o755, (0, 0)),
-        Entry::file(
-            "oci-layout",
-            0o644,
-            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
-        ),
-        Entry::file("index.json", 0o644, top),
-    ];
+    let mut entries = layout_head(top);
     entries.extend((blobs.into_iter()).map(|(path, data)| Entry::file(&path, 0o644, data)));
     deterministic_tar(entries, epoch)
 }

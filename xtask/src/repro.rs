@@ -149,6 +149,21 @@ pub fn read_tar(bytes: &[u8]) -> Result<Vec<(String, tar::Header, Vec<u8>)>> {
     Ok(entries)
 }
 
+/// The start of an OCI image layout, before its blobs: the `blobs/sha256` directories,
+/// `oci-layout` and the top-level `index.json`. Image and multi-arch archives share it.
+pub(crate) fn layout_head(index: Vec<u8>) -> Vec<Entry> {
+    vec![
+        Entry::dir("blobs", 0o755, (0, 0)),
+        Entry::dir("blobs/sha256", 0o755, (0, 0)),
+        Entry::file(
+            "oci-layout",
+            0o644,
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        ),
+        Entry::file("index.json", 0o644, index),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
