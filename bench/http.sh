@@ -4,6 +4,7 @@
 #   bench/http.sh                 # 10 s per scenario, as in BENCHMARKS.md
 #   DURATION=3s bench/http.sh     # quicker
 #   WORKERS=1 bench/http.sh       # single-threaded runtime (--workers 1)
+#   ROUNDS=5 bench/http.sh        # /health and /predict (1 row) alternated 5 times
 #   BIN=path/to/mlops bench/http.sh   # another build, e.g. the image binary
 #                                     # (target/image-build/x86_64-unknown-linux-musl/release/mlops)
 #
@@ -14,7 +15,10 @@
 #      /ready (polled through bash's /dev/tcp, so the poll costs no process spawns);
 #   3. runs `wrk -t1 -c16 -d$DURATION --latency` against /health, /predict (one row) and
 #      /predict (a batch of 100 rows), printing req/s, p50, p99 and the server's CPU time
-#      per request (which, unlike req/s, hardly moves when other work shares the cores);
+#      per request (which, unlike req/s, hardly moves when other work shares the cores).
+#      /health and the single row run as ROUNDS back-to-back pairs (default 1): this
+#      machine's speed drifts by 20 % within minutes, so their ratio is taken within each
+#      pair, and the median over the pairs is printed;
 #   4. reads the server's peak RSS (VmHWM) after the load, then stops it with SIGTERM and
 #      measures how long it takes to exit.
 # Needs wrk (Debian: apt-get install wrk) and curl.
@@ -26,6 +30,7 @@ source bench/lib.sh
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
 WORKERS=${WORKERS:-0}
+ROUNDS=${ROUNDS:-1}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl is missing: apt-get install curl" >&2; exit 1; }
 
@@ -103,6 +108,7 @@ run() { # name path [script]
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   cpu_us=$(awk -v t=$((after - before)) -v hz="$ticks_per_s" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
   printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$cpu_us" "${errors:-0}"
+  last_rps=$rps
 }
 
 echo "## mlops serve over HTTP: wrk -t1 -c$CONNECTIONS -d$DURATION, workers=$WORKERS"
@@ -110,10 +116,16 @@ echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /pro
 echo
 echo "| scenario | req/s | p50 | p99 | server CPU µs/request | non-2xx |"
 echo "| --- | --- | --- | --- | --- | --- |"
-run "GET /health" /health
-run "POST /predict, 1 row" /predict "$work/one.lua"
+ratios=()
+for _ in $(seq 1 "$ROUNDS"); do
+  run "GET /health" /health
+  health_rps=$last_rps
+  run "POST /predict, 1 row" /predict "$work/one.lua"
+  ratios+=("$(awk -v p="$last_rps" -v h="$health_rps" 'BEGIN {printf "%.1f", 100 * p / h}')")
+done
 run "POST /predict, batch of 100 rows" /predict "$work/batch.lua"
 echo
+echo "/predict (1 row) as % of /health, per pair: ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}') %"
 echo "peak RSS (VmHWM) after the load: $(awk '/VmHWM/ {print $2, $3}' /proc/$server_pid/status)"
 echo "process start to /ready 200: ${startup_ms} ms measured from outside (the server's own figure: ${self_ms} ms)"
 echo "access log lines written: $(grep -c 'mlops::access' "$work/server.log")"

@@ -388,6 +388,36 @@ def gather_suite(run, rows):
     return results
 
 
+def gather_iris(run):
+    """The Iris runs of the whole process: wall times in ms (bash's clock) and the peak
+    RSS of the run under GNU time; None when mlops did not run."""
+    walls = run / "iris" / "wall_ms"
+    if not walls.exists():
+        return None
+    ms = sorted(float(x) for x in walls.read_text().split())
+    return {
+        "runs": len(ms),
+        "median_ms": ms[len(ms) // 2],
+        "min_ms": ms[0],
+        "max_ms": ms[-1],
+        "peak_rss_mb": outcome(run / "iris", "mlops").get("peak_rss_mb"),
+    }
+
+
+def iris_line(iris):
+    if not iris:
+        return []
+    rss = "—" if iris["peak_rss_mb"] is None else f"{iris['peak_rss_mb']:.1f}"
+    return [
+        "",
+        (
+            f"Iris (150 rows, 100 trees), the whole `mlops train` process: median **{iris['median_ms']:.1f} ms** "
+            f"over {iris['runs']} runs ({iris['min_ms']:.1f}–{iris['max_ms']:.1f} ms, bash's clock around "
+            f"each process), peak RSS **{rss} MB** (`/usr/bin/time -v`, one more run)."
+        ),
+    ]
+
+
 def command_line(args):
     try:
         return subprocess.run(args, check=False, capture_output=True, text=True, timeout=30).stdout.strip()
@@ -597,6 +627,7 @@ def markdown(results):
         "### Speed and peak memory",
         "",
         *speed_table(results["cases"], timeout),
+        *iris_line(results.get("iris")),
         "",
         (
             "mlops: the whole `mlops train` process (start, read the CSV, fit, evaluate, write the model), "
@@ -650,6 +681,7 @@ def cmd_report(args):
         "options": options,
         "cases": cases,
         "suite": suite,
+        "iris": gather_iris(run),
         "accuracy_summary": suite_summary(suite),
     }
     Path(args.out_json).write_text(json.dumps(results, indent=2) + "\n")

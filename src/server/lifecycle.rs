@@ -151,8 +151,10 @@ async fn serve(args: ServeArgs, state: AppState, started: Instant) -> anyhow::Re
     let app = app_with(state, !args.no_ui);
     let accepting = listener::serve_until(listener, app, limits, stamp, stop);
     tracing::info!("listening on {local}");
+    // Rounded to 10 µs: the log shows `2.17`, not `2.1748499999999997`.
+    let startup_ms = (started.elapsed().as_secs_f64() * 1e5).round() / 100.0;
     tracing::info!(
-        startup_ms = started.elapsed().as_secs_f64() * 1e3,
+        startup_ms,
         "ready: serving predictions on http://{local}/predict"
     );
     // Serve until the listener closes, then give open connections a bounded time.
