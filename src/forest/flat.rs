@@ -12,7 +12,10 @@
 //! The walk keeps a branch per split, on purpose: a branch-free walk (next index computed
 //! from the comparison) takes twice the time on Iris's forest, because the CPU then waits for
 //! each comparison, where a predicted branch lets it run ahead into the next nodes and
-//! trees.
+//! trees. Walking eight rows of a batch side by side through each tree is slower as
+//! well (10k rows: 15.3 ms with a branch per lane, 16.5 ms branch-free, against 12.5 ms
+//! row after row): the lanes move in step until the deepest of their leaves, and in
+//! Iris-like trees some rows stop at depth 1 while others go several levels deeper.
 //!
 //! The layout costs 16 bytes per node next to [`Tree`]'s 24, and is built once per
 //! forest, on its first prediction, from a forest already validated (every index in
