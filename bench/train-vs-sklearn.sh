@@ -17,7 +17,9 @@
 #      breast cancer and digits (shipped inside scikit-learn) split three ways;
 #   3. speed: per case, the whole `mlops train` process (wall time and peak RSS from
 #      /usr/bin/time -v) and scikit-learn's fit alone (perf_counter around fit, data
-#      already loaded; the Python process's ru_maxrss), same trees, same files;
+#      already loaded; the Python process's ru_maxrss), same trees, same files; and mlops
+#      on Iris (data/iris.csv) 21 times with bash's clock, once more under GNU time for
+#      the peak RSS (GNU time resolves 10 ms only);
 #   4. accuracy: both learners on the same train/test files for seeds 1 2 3; when the
 #      binary has no --test-data, mlops splits the whole data set itself
 #      (--test-fraction) and the report says so;
