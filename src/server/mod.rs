@@ -5,9 +5,10 @@
 //! * bottom: [`config`] (options and limits), [`headers`], [`error`] (the one JSON error
 //!   envelope), [`body`] (receiving a body, bounded), [`conformance`] (RFC 9110/9112
 //!   checks hyper leaves to us), [`hyper_errors`] (hyper's own error answers given the
-//!   envelope) and [`huge_length`] (which of them is a 413), [`json`] (request bodies, with the API's statuses for bad ones),
-//!   [`metrics`] (`/metrics`), [`listener`] (accepting connections, HTTP/1.1, write
-//!   timeouts), [`logging`] (log fields escaped);
+//!   envelope) and [`huge_length`] (which of them is a 413), [`json`] (request bodies,
+//!   with the API's statuses for bad ones), [`metrics`] (`/metrics`), [`listener`]
+//!   (accepting connections, HTTP/1.1, write timeouts), [`logging`] (log fields
+//!   escaped);
 //! * messages and checks: [`v2_types`] (Open Inference Protocol messages),
 //!   [`v2_binary`] (the protocol's binary tensor data) and [`rows`] (rows and tensors
 //!   checked against the model);
