@@ -1,4 +1,5 @@
-//! The response headers every route may set, named once.
+//! The headers the server reads or sets beyond the standard ones, named once (a
+//! `HeaderName` constant is looked up without parsing its name first).
 
 use axum::http::HeaderName;
 
@@ -6,3 +7,7 @@ use axum::http::HeaderName;
 pub const MODEL_DIGEST: HeaderName = HeaderName::from_static("x-model-digest");
 /// The request/response header carrying the request id.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The Open Inference Protocol's binary data extension: the length of the JSON part of
+/// a body, in a request or a response.
+pub const BINARY_HEADER_LENGTH: HeaderName =
+    HeaderName::from_static("inference-header-content-length");

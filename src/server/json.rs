@@ -25,6 +25,7 @@ use serde_json::error::Category;
 
 use super::body::{self, broken, too_large};
 use super::error::ApiError;
+use super::headers::BINARY_HEADER_LENGTH;
 
 /// A request body parsed from JSON into `T`; rejects with an [`ApiError`].
 #[derive(Debug)]
@@ -52,10 +53,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     type Rejection = ApiError;
 
     async fn from_request(mut req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if req
-            .headers()
-            .contains_key("inference-header-content-length")
-        {
+        if req.headers().contains_key(BINARY_HEADER_LENGTH) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_extension",

@@ -40,6 +40,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_io_timeout::TimeoutStream;
 
 use super::hyper_errors::{Enveloped, MAX_HEAD_BYTES, Stamper};
+use super::self_wake;
 
 /// The bounds on each connection (see the module documentation).
 #[derive(Debug, Clone, Copy)]
@@ -90,7 +91,7 @@ pub async fn serve_until(
             stamp.clone(),
         ));
         let connection = builder.serve_connection(io, service);
-        let connection = graceful.watch(connection);
+        let connection = self_wake::coalesced(graceful.watch(connection));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("connection ended with an error: {e}");

@@ -7,11 +7,12 @@
 //!   checks hyper leaves to us), [`hyper_errors`] (hyper's own error answers given the
 //!   envelope) and [`huge_length`] (which of them is a 413), [`json`] (request bodies,
 //!   with the API's statuses for bad ones), [`metrics`] (`/metrics`), [`listener`]
-//!   (accepting connections, HTTP/1.1, write timeouts), [`logging`] (log fields
-//!   escaped);
+//!   (accepting connections, HTTP/1.1, write timeouts), [`self_wake`] (a connection's
+//!   wake-ups to itself answered at once), [`logging`] (log fields escaped);
 //! * messages and checks: [`v2_types`] (Open Inference Protocol messages),
-//!   [`v2_binary`] (the protocol's binary tensor data) and [`rows`] (rows and tensors
-//!   checked against the model);
+//!   [`v2_binary`] (the protocol's binary tensor data), [`rows`] (rows and tensors
+//!   checked against the model) and [`one_row`] (a one-row `/predict` answer, from
+//!   pieces serialized once per model);
 //! * [`state`]: the serving model behind an atomic pointer, readiness, limits;
 //! * handlers: [`ops`] (health, readiness, model, metrics, fallbacks), [`predict`] and
 //!   [`v2`] (the native and the Open Inference Protocol predictions);
@@ -38,12 +39,14 @@ pub mod listener;
 pub mod logging;
 pub mod metrics;
 pub mod middleware;
+pub mod one_row;
 pub mod openapi;
 pub mod ops;
 pub mod predict;
 pub mod reload;
 pub mod routes;
 pub mod rows;
+pub mod self_wake;
 pub mod state;
 pub mod ui;
 pub mod v2;

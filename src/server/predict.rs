@@ -15,7 +15,7 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody, json_response};
+use super::error::{ApiError, ErrorBody, json_bytes, json_response};
 use super::headers::MODEL_DIGEST;
 use super::json::{JsonBytes, parse_with};
 use super::rows::{BoundedRows, Row, checked_row};
@@ -94,9 +94,9 @@ pub async fn predict(
 ) -> Result<Response, ApiError> {
     let request = read_request(&body, state.limits().max_batch)?;
     let loaded = state.current();
-    let answer = match (request.features, request.instances) {
-        (Some(row), None) => predict_one(&loaded, &row)?,
-        (None, Some(rows)) => predict_many(&loaded, &rows)?,
+    let mut response = match (request.features, request.instances) {
+        (Some(row), None) => json_bytes(StatusCode::OK, predict_one(&loaded, &row)?),
+        (None, Some(rows)) => json_response(StatusCode::OK, &predict_many(&loaded, &rows)?),
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_input(
                 "give either 'features' (one row) or 'instances' (a batch), not both",
@@ -108,7 +108,6 @@ pub async fn predict(
             ));
         }
     };
-    let mut response = json_response(StatusCode::OK, &answer);
     response
         .headers_mut()
         .insert(MODEL_DIGEST, loaded.digest.clone());
@@ -235,22 +234,15 @@ fn write_map<S: Serializer>(s: S, classes: &[String], values: &[f64]) -> Result<
     map.end()
 }
 
-/// Checks and predicts one row: the hot path, with no batch bookkeeping.
-fn predict_one<'a>(loaded: &'a Loaded, row: &Row) -> Result<PredictResponse<'a>, ApiError> {
+/// Checks and predicts one row: the hot path, with no batch bookkeeping. The answer is
+/// the JSON of a [`Prediction`], written from the model's pre-serialized pieces.
+fn predict_one(loaded: &Loaded, row: &Row) -> Result<Vec<u8>, ApiError> {
     let mut buf = Vec::new();
     let values = checked_row(loaded.features(), row, None, &mut buf)?;
-    let classes = loaded.model.classes();
     let probabilities = loaded.model.predict_proba_row(values);
     let class = crate::forest::argmax(&probabilities);
     loaded.count_prediction(class);
-    Ok(PredictResponse::One(Prediction {
-        prediction: &classes[class as usize],
-        probabilities: ClassProbabilities {
-            classes,
-            values: probabilities,
-        },
-        model: &loaded.model.id,
-    }))
+    Ok(loaded.one_row.write(class as usize, &probabilities))
 }
 
 /// Checks every row of a batch, then predicts them together.
@@ -272,4 +264,60 @@ fn predict_many<'a>(loaded: &'a Loaded, rows: &[Row]) -> Result<PredictResponse<
         },
         model: &loaded.model.id,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::one_row::OneRowJson;
+    use proptest::prelude::*;
+
+    /// serde_json's text for the answer, the reference the pre-serialized one must match.
+    fn by_serde(classes: &[String], id: &str, class: usize, values: &[f64]) -> Vec<u8> {
+        serde_json::to_vec(&Prediction {
+            prediction: &classes[class],
+            probabilities: ClassProbabilities {
+                classes,
+                values: values.to_vec(),
+            },
+            model: id,
+        })
+        .unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn the_one_row_answer_is_serde_jsons_byte_for_byte(
+            classes in prop::collection::vec(any::<String>(), 1..6),
+            id in any::<String>(),
+            values in prop::collection::vec(
+                prop_oneof![0.0..=1.0f64, any::<f64>(), Just(f64::NAN), Just(1.0), Just(0.0)],
+                6,
+            ),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let values = &values[..classes.len()];
+            let class = pick.index(classes.len());
+            let written = OneRowJson::new(&classes, &id).write(class, values);
+            prop_assert_eq!(
+                String::from_utf8(written).unwrap(),
+                String::from_utf8(by_serde(&classes, &id, class, values)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn class_names_that_need_escaping_are_escaped() {
+        let classes = vec![
+            "a\"b".to_string(),
+            "tab\there".to_string(),
+            "é\u{1}".to_string(),
+        ];
+        let written = OneRowJson::new(&classes, "sha256:00").write(2, &[0.25, 0.25, 0.5]);
+        let parsed: serde_json::Value = serde_json::from_slice(&written).unwrap();
+        assert_eq!(parsed["prediction"], "é\u{1}");
+        assert_eq!(parsed["probabilities"]["a\"b"], 0.25);
+        assert_eq!(parsed["probabilities"]["tab\there"], 0.25);
+        assert_eq!(parsed["model"], "sha256:00");
+    }
 }

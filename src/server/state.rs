@@ -23,6 +23,7 @@ use tokio::sync::Semaphore;
 
 use super::config::Limits;
 use super::metrics::Metrics;
+use super::one_row::OneRowJson;
 use super::rows::Features;
 use super::v2_types::model_metadata_json;
 use crate::model::{Model, ModelError};
@@ -39,6 +40,8 @@ pub struct Loaded {
     pub model_json: Bytes,
     /// The `/v2/models/{name}` response body.
     pub v2_metadata_json: Bytes,
+    /// The pieces of a one-row `/predict` answer, serialized once.
+    pub one_row: OneRowJson,
     /// The model's features, indexed by name for checking rows.
     features: Features,
     /// Prediction counters by class index.
@@ -98,11 +101,13 @@ impl Loaded {
         let v2_metadata_json = model_metadata_json(&model);
         let features = Features::new(model.features(), model.accepts_missing());
         let class_counters = metrics.class_counters(model.classes());
+        let one_row = OneRowJson::new(model.classes(), &model.id);
         Loaded {
             // `sha256:` and hex digits, computed here, never read from the file.
             digest: HeaderValue::from_str(&model.id).expect("a sha256 id is a valid header value"),
             model_json: model_json.into(),
             v2_metadata_json,
+            one_row,
             features,
             class_counters,
             model,

@@ -23,11 +23,9 @@ use serde_json::Value;
 
 use super::body;
 use super::error::ApiError;
+use super::headers::BINARY_HEADER_LENGTH;
 use super::json::{JsonBody, body_rejection, parse};
 use super::v2_types::{InferInput, InferRequest, Parameters, TensorData};
-
-/// The header that gives the length of the JSON part of a body.
-pub const HEADER_LENGTH: &str = "inference-header-content-length";
 
 /// The extension's name in `GET /v2`'s `extensions`.
 pub const EXTENSION: &str = "binary_tensor_data";
@@ -77,7 +75,7 @@ fn bad(message: String) -> ApiError {
 
 /// The value of `Inference-Header-Content-Length`, when the request has one.
 fn header_length(headers: &HeaderMap) -> Result<Option<usize>, ApiError> {
-    let Some(value) = headers.get(HEADER_LENGTH) else {
+    let Some(value) = headers.get(BINARY_HEADER_LENGTH) else {
         return Ok(None);
     };
     value
@@ -275,6 +273,6 @@ pub fn response(json: Vec<u8>, binary: Vec<u8>) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    headers.insert(HEADER_LENGTH, HeaderValue::from(json_len));
+    headers.insert(BINARY_HEADER_LENGTH, HeaderValue::from(json_len));
     response
 }
