@@ -7,8 +7,9 @@
 //! is running the handler. tokio treats a task woken while running as a yield: once the
 //! poll ends, the task goes to the back of the run queue and an idle worker thread is
 //! woken to steal it (an `eventfd` write and a futex wake-up), only to find nothing to
-//! do. On `POST /predict` that cost about 1.5 µs of the server's CPU per request, a
-//! sixth of what the route costs beyond `GET /health`.
+//! do. On `POST /predict` that trip cost about 0.5 µs of the server's CPU per request
+//! (BENCHMARKS.md). The second poll itself remains: from outside hyper, a stale wake-up
+//! cannot be told from a real one.
 //!
 //! [`SelfWakeCoalesced`] gives the connection a waker of its own. A wake-up that arrives
 //! while the connection is being polled is remembered and answered by polling again at
