@@ -6,16 +6,19 @@
 //! the body, and the handler taking the body wakes that waker, while the connection task
 //! is running the handler. tokio treats a task woken while running as a yield: once the
 //! poll ends, the task goes to the back of the run queue and an idle worker thread is
-//! woken to steal it (an `eventfd` write and a futex wake-up), only to find nothing to
+//! woken to steal it (an `eventfd` write or a futex wake-up), only to find nothing to
 //! do. On `POST /predict` that trip cost about 0.5 µs of the server's CPU per request
 //! (BENCHMARKS.md). The second poll itself remains: from outside hyper, a stale wake-up
 //! cannot be told from a real one.
 //!
 //! [`SelfWakeCoalesced`] gives the connection a waker of its own. A wake-up that arrives
 //! while the connection is being polled is remembered and answered by polling again at
-//! once; any other wake-up goes to the task's waker, as before. The immediate polls are
-//! bounded ([`MAX_REPOLLS`]): a connection that keeps waking itself (tokio's cooperative
-//! budget does that when it runs out) yields to the scheduler like any other task.
+//! once; any other wake-up goes to the task's waker, as before. Wake-ups that tokio
+//! defers to the end of a poll (its cooperative budget running out, `yield_now`) arrive
+//! after the poll and reach the task, so they stay yields. hyper's own yield, a wake-up
+//! in place after 16 rounds of its read/write loop, is answered by polling again like
+//! the others; [`MAX_REPOLLS`] bounds that, so a busy connection runs at most 32 rounds
+//! before it yields to the scheduler, where it ran 16.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,8 +28,9 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use atomic_waker::AtomicWaker;
 
-/// Immediate re-polls per poll from the scheduler, before a self-wake yields as usual.
-pub const MAX_REPOLLS: usize = 2;
+/// Immediate re-polls per poll from the scheduler, before a self-wake yields as usual:
+/// one answers the body channel's wake-up, which comes once per request.
+pub const MAX_REPOLLS: usize = 1;
 
 /// `inner`, polled with a waker that coalesces wake-ups given during its own poll.
 pub fn coalesced<F: Future>(inner: F) -> SelfWakeCoalesced<F> {
