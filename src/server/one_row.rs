@@ -11,16 +11,16 @@
 /// The pieces of one model's one-row answers.
 #[derive(Debug)]
 pub struct OneRowJson {
-    /// Per predicted class: `{"prediction":"<class>","probabilities":{`.
-    openings: Vec<Vec<u8>>,
-    /// Per class: `"<class>":`.
-    keys: Vec<Vec<u8>>,
+    /// Per class, its name as a JSON string (quoted and escaped).
+    names: Vec<Vec<u8>>,
     /// `},"model":"<id>"}`.
     closing: Vec<u8>,
-    /// The longest answer's length, but for the numbers.
+    /// Room for the longest answer, so a request's buffer never grows.
     capacity: usize,
 }
 
+const OPENING: &[u8] = b"{\"prediction\":";
+const PROBABILITIES: &[u8] = b",\"probabilities\":{";
 /// Room for one formatted probability (at most 24 bytes: `-1.2345678901234567e-308`).
 const NUMBER: usize = 24;
 
@@ -28,36 +28,30 @@ impl OneRowJson {
     /// The pieces for a model with `classes` (in class-index order) and id `model_id`.
     pub fn new(classes: &[String], model_id: &str) -> Self {
         let quoted = |s: &str| serde_json::to_vec(s).expect("a string serializes to JSON");
-        let openings: Vec<Vec<u8>> = classes
-            .iter()
-            .map(|c| [b"{\"prediction\":", &quoted(c)[..], b",\"probabilities\":{"].concat())
-            .collect();
-        let keys: Vec<Vec<u8>> = classes
-            .iter()
-            .map(|c| [&quoted(c)[..], b":"].concat())
-            .collect();
+        let names: Vec<Vec<u8>> = classes.iter().map(|c| quoted(c)).collect();
         let closing = [b"},\"model\":", &quoted(model_id)[..], b"}"].concat();
-        let capacity = openings.iter().map(Vec::len).max().unwrap_or(0)
-            + keys.iter().map(|k| k.len() + 1 + NUMBER).sum::<usize>()
-            + closing.len();
+        let longest = names.iter().map(Vec::len).max().unwrap_or(0);
+        let entries: usize = names.iter().map(|n| n.len() + 2 + NUMBER).sum();
         OneRowJson {
-            openings,
-            keys,
+            capacity: OPENING.len() + longest + PROBABILITIES.len() + entries + closing.len(),
+            names,
             closing,
-            capacity,
         }
     }
 
     /// The answer predicting class index `class`, with one probability per class.
     pub fn write(&self, class: usize, probabilities: &[f64]) -> Vec<u8> {
-        debug_assert_eq!(probabilities.len(), self.keys.len());
+        debug_assert_eq!(probabilities.len(), self.names.len());
         let mut out = Vec::with_capacity(self.capacity);
-        out.extend_from_slice(&self.openings[class]);
-        for (i, (key, p)) in self.keys.iter().zip(probabilities).enumerate() {
+        out.extend_from_slice(OPENING);
+        out.extend_from_slice(&self.names[class]);
+        out.extend_from_slice(PROBABILITIES);
+        for (i, (name, p)) in self.names.iter().zip(probabilities).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(key);
+            out.extend_from_slice(name);
+            out.push(b':');
             serde_json::to_writer(&mut out, p).expect("writing to a Vec cannot fail");
         }
         out.extend_from_slice(&self.closing);

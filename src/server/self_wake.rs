@@ -142,34 +142,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_self_wake_is_answered_by_polling_again_without_waking_the_task() {
+    /// Polls once from a task whose waker counts its wake-ups a future that wakes
+    /// itself `times` times: (the outcome, inner polls, wake-ups of the task).
+    fn poll_once(times: usize) -> (Poll<()>, usize, usize) {
         let polls = Arc::new(AtomicUsize::new(0));
         let mut fut = coalesced(WakesItself {
-            times: 1,
+            times,
             polls: polls.clone(),
         });
         let counter = Arc::new(Counter::default());
         let waker = Waker::from(counter.clone());
-        let mut cx = Context::from_waker(&waker);
-        assert!(Pin::new(&mut fut).poll(&mut cx).is_ready());
-        assert_eq!(polls.load(Ordering::SeqCst), 2);
-        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+        let outcome = Pin::new(&mut fut).poll(&mut Context::from_waker(&waker));
+        let wakes = counter.0.load(Ordering::SeqCst);
+        (outcome, polls.load(Ordering::SeqCst), wakes)
+    }
+
+    #[test]
+    fn a_self_wake_is_answered_by_polling_again_without_waking_the_task() {
+        assert_eq!(poll_once(1), (Poll::Ready(()), 2, 0));
     }
 
     #[test]
     fn a_future_that_keeps_waking_itself_yields_to_the_scheduler() {
-        let polls = Arc::new(AtomicUsize::new(0));
-        let mut fut = coalesced(WakesItself {
-            times: 100,
-            polls: polls.clone(),
-        });
-        let counter = Arc::new(Counter::default());
-        let waker = Waker::from(counter.clone());
-        let mut cx = Context::from_waker(&waker);
-        assert!(Pin::new(&mut fut).poll(&mut cx).is_pending());
-        assert_eq!(polls.load(Ordering::SeqCst), MAX_REPOLLS + 1);
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(poll_once(100), (Poll::Pending, MAX_REPOLLS + 1, 1));
     }
 
     #[test]
